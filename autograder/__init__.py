@@ -1,0 +1,1 @@
+"""Grading library for the course's nbgrader assignment."""

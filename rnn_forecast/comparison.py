@@ -1,0 +1,114 @@
+"""The three-way comparison: SimpleRNN, GRU and LSTM against the naive forecast.
+
+Used by the main job (``make run``), the benchmark (``make bench``) and the lessons, so
+that all of them report numbers from the same recipe.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from rnn_forecast.data import load_monthly_series
+from rnn_forecast.metrics import mae, naive_forecast, rmse
+from rnn_forecast.models import CELLS, EPOCHS, build_cell_model, fit, predict, set_seed
+from rnn_forecast.windows import Split, chronological_split, from_scale_free, make_windows, to_scale_free
+
+NAIVE = "naive (next = this month)"
+
+
+@dataclass(frozen=True)
+class Score:
+    """One model's test errors in index points."""
+
+    name: str
+    seed: int | None
+    rmse: float
+    mae: float
+    fit_seconds: float
+    parameters: int
+
+
+def course_split(series: pd.DataFrame | None = None) -> Split:
+    """The course's 12-month windows of the S&P 500, split 721 / 184 in time order."""
+    if series is None:
+        series = load_monthly_series()
+    return chronological_split(*make_windows(series["close"].to_numpy()))
+
+
+def naive_score(split: Split) -> Score:
+    """Test errors of predicting that next month equals this month."""
+    prediction = naive_forecast(split.x_test)
+    return Score(NAIVE, None, rmse(split.y_test, prediction), mae(split.y_test, prediction), 0.0, 0)
+
+
+def score_cell(cell: str, split: Split, seed: int, epochs: int = EPOCHS) -> Score:
+    """Train ``cell`` (32 units) on scale-free windows and score it in index points."""
+    set_seed(seed)
+    train = to_scale_free(split.x_train, split.y_train)
+    test = to_scale_free(split.x_test)
+    model = build_cell_model(cell)
+    trained = fit(model, train.x, train.y, epochs=epochs)
+    prediction = from_scale_free(predict(model, test.x), test.last)
+    return Score(
+        cell,
+        seed,
+        rmse(split.y_test, prediction),
+        mae(split.y_test, prediction),
+        trained.seconds,
+        model.count_params(),
+    )
+
+
+def compare(seeds=(0,), cells=tuple(CELLS), epochs: int = EPOCHS, split: Split | None = None):
+    """Score every cell for every seed; returns the naive score and the list of cell scores."""
+    split = split if split is not None else course_split()
+    scores = [score_cell(cell, split, seed, epochs) for seed in seeds for cell in cells]
+    return naive_score(split), scores
+
+
+def comparison_table(naive: Score, scores: list[Score]) -> pd.DataFrame:
+    """One row per model: median, min and max over seeds of test RMSE, MAE and fit time.
+
+    With a single seed the three coincide, and the table shows each value once.
+    """
+    rows = []
+    for name in dict.fromkeys(score.name for score in scores):
+        mine = [score for score in scores if score.name == name]
+        rows.append(
+            {
+                "model": name,
+                "parameters": mine[0].parameters,
+                "seeds": len(mine),
+                **_spread("RMSE", [s.rmse for s in mine]),
+                **_spread("MAE", [s.mae for s in mine]),
+                **_spread("fit s", [s.fit_seconds for s in mine]),
+            }
+        )
+    rows.append(
+        {
+            "model": naive.name,
+            "parameters": 0,
+            "seeds": np.nan,
+            **_spread("RMSE", [naive.rmse]),
+            **_spread("MAE", [naive.mae]),
+            **_spread("fit s", [0.0]),
+        }
+    )
+    table = pd.DataFrame(rows).set_index("model")
+    if len({score.seed for score in scores}) == 1:
+        # One seed: median, min and max coincide, so show the value once.
+        table = table.drop(columns=["seeds", *(c for c in table if c.endswith((" min", " max")))])
+        table = table.rename(columns=lambda c: c.removesuffix(" median"))
+    return table
+
+
+def _spread(label: str, values: list[float]) -> dict[str, float]:
+    return {
+        f"{label} median": statistics.median(values),
+        f"{label} min": min(values),
+        f"{label} max": max(values),
+    }

@@ -1,0 +1,30 @@
+"""Errors in index points, and the baseline every model must beat."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _errors(y_true, y_pred) -> np.ndarray:
+    truth = np.asarray(y_true, dtype="float64").reshape(-1)
+    prediction = np.asarray(y_pred, dtype="float64").reshape(-1)
+    if truth.shape != prediction.shape:
+        raise ValueError(
+            f"{truth.size} true values but {prediction.size} predictions; they must pair up"
+        )
+    return prediction - truth
+
+
+def rmse(y_true, y_pred) -> float:
+    """Root mean squared error, in the units of ``y_true``."""
+    return float(np.sqrt(np.mean(_errors(y_true, y_pred) ** 2)))
+
+
+def mae(y_true, y_pred) -> float:
+    """Mean absolute error, in the units of ``y_true``."""
+    return float(np.mean(np.abs(_errors(y_true, y_pred))))
+
+
+def naive_forecast(x: np.ndarray) -> np.ndarray:
+    """Predict that next month equals this month: the last value of each window."""
+    return x[:, -1, 0].copy()

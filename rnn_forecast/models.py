@@ -1,0 +1,93 @@
+"""Build, seed and train the small recurrent forecasters the course compares.
+
+TensorFlow is imported here, after :mod:`rnn_forecast` has quieted it; import this
+module (or anything from it) through the package, never before it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import keras
+
+from rnn_forecast.windows import WINDOW
+
+EPOCHS = 40
+BATCH_SIZE = 32
+UNITS = 32
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python's ``random``, NumPy and Keras/TensorFlow in one call.
+
+    With the same seed, the same machine and the same versions, training gives
+    bit-identical predictions run after run.
+    """
+    keras.utils.set_random_seed(seed)
+
+
+def build_model(*recurrent_layers: keras.layers.Layer, window: int = WINDOW) -> keras.Model:
+    """Stack ``recurrent_layers`` on a ``(window, 1)`` input, add the course's head, compile.
+
+    The head is ``Dense(16, relu)`` then ``Dense(1)``; the model is compiled with Adam and
+    mean squared error. Every model in the lessons, exercises and autograder comes from
+    here, so a comparison only ever differs in the recurrent layers.
+
+    >>> build_model(keras.layers.GRU(8)).count_params()
+    425
+    """
+    if not recurrent_layers:
+        raise ValueError("pass at least one recurrent layer, e.g. build_model(keras.layers.GRU(32))")
+    model = keras.Sequential(
+        [
+            keras.Input((window, 1)),
+            *recurrent_layers,
+            keras.layers.Dense(16, activation="relu"),
+            keras.layers.Dense(1),
+        ]
+    )
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+CELLS = {
+    "SimpleRNN": keras.layers.SimpleRNN,
+    "GRU": keras.layers.GRU,
+    "LSTM": keras.layers.LSTM,
+}
+
+
+def build_cell_model(cell: str, units: int = UNITS) -> keras.Model:
+    """The lesson's single-layer model for ``cell``: one of ``SimpleRNN``, ``GRU``, ``LSTM``."""
+    try:
+        layer_class = CELLS[cell]
+    except KeyError:
+        raise ValueError(f"unknown cell {cell!r}; choose one of {', '.join(CELLS)}") from None
+    return build_model(layer_class(units))
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A trained model and how long its training took."""
+
+    model: keras.Model
+    seconds: float
+    final_loss: float
+
+
+def fit(model: keras.Model, x, y, epochs: int = EPOCHS, batch_size: int = BATCH_SIZE) -> Fit:
+    """Train without progress output and time it.
+
+    Keras shuffles the order of the *training windows* in each epoch; that is harmless,
+    because the windows were cut and split chronologically before, so no test month can
+    leak into training.
+    """
+    start = time.perf_counter()
+    history = model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0)
+    return Fit(model, time.perf_counter() - start, float(history.history["loss"][-1]))
+
+
+def predict(model: keras.Model, x):
+    """Predictions as a flat array, without Keras's progress bar."""
+    return model.predict(x, verbose=0).reshape(-1)

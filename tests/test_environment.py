@@ -1,0 +1,57 @@
+"""The pip route and the conda route install the same versions."""
+
+import re
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+# The pip route installs TensorFlow's CPU-only wheel on Linux x86-64; conda has one package.
+SAME_PACKAGE = {"tensorflow-cpu": "tensorflow"}
+
+
+def pip_pins():
+    pins = {}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        requirement = line.split("#", 1)[0].split(";", 1)[0].strip()
+        if requirement:
+            name, version = re.fullmatch(r"([A-Za-z0-9_.-]+)==(\S+)", requirement).groups()
+            name = SAME_PACKAGE.get(name.lower(), name.lower())
+            assert pins.setdefault(name, version) == version, f"{name} pinned twice"
+    return pins
+
+
+def conda_pins():
+    environment = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pins = {}
+    for entry in environment["dependencies"]:
+        if isinstance(entry, str) and "=" in entry:
+            name, version = entry.split("=", 1)
+            pins[name.lower()] = version
+    return environment, pins
+
+
+def test_every_pip_requirement_is_pinned_exactly_and_has_a_platform_marker_for_tensorflow():
+    text = (ROOT / "requirements.txt").read_text()
+    assert 'tensorflow-cpu==2.21.0 ; sys_platform == "linux" and platform_machine == "x86_64"' in text
+    assert 'tensorflow==2.21.0 ; sys_platform != "linux" or platform_machine != "x86_64"' in text
+    assert pip_pins()
+
+
+def test_conda_environment_pins_the_same_versions_as_pip():
+    environment, pins = conda_pins()
+    assert environment["channels"][0] == "conda-forge"
+    assert pins.pop("python") == "3.11"
+    assert pins == pip_pins()
+
+
+def test_constraints_agree_with_the_direct_pins():
+    locked = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split("==")
+            locked[name.lower().replace("_", "-")] = version
+    for name, version in pip_pins().items():
+        if name != "tensorflow":
+            assert locked[name] == version, f"constraints.txt has {name} {locked[name]}, requirements.txt {version}"
+    assert locked["tensorflow-cpu"] == pip_pins()["tensorflow"]
