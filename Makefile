@@ -37,6 +37,48 @@ lab: setup
 
 bench: setup
 	$(BIN)/python benchmarks/models.py
+	$(BIN)/python benchmarks/notebooks.py
+	$(BIN)/python benchmarks/grading.py
+	$(BIN)/python benchmarks/class_grading.py
+
+# Instructor commands (README, "For instructors: exercises and grading"). The repository
+# root is the nbgrader course directory (nbgrader_config.py); student work stays out of git.
+#   make release    solutions/ -> exercises/ (commit it) and the assignment into gradebook.db
+#   make autograde  grade every submission under submitted/ (new ones; FORCE=1 regrades all)
+#   make grade      the same in parallel, with time and memory limits and a progress bar
+#   make feedback   feedback/ (HTML per student and notebook)
+#   make export     grades.csv
+#   make calibrate  retrain the reference solutions over 10 seeds -> autograder/calibration.json
+ASSIGNMENT := gated_rnn
+NBGRADER := $(BIN)/nbgrader
+.PHONY: release gradebook autograde grade feedback export calibrate
+
+release: setup
+	$(NBGRADER) generate_assignment $(ASSIGNMENT) --force
+
+# Grading needs the assignment (its tests, hidden ones included) in the gradebook; a
+# fresh clone has no gradebook, so it is registered first, from solutions/.
+gradebook: setup
+	@$(NBGRADER) db assignment list 2>/dev/null | grep -q '^$(ASSIGNMENT) ' \
+		|| $(NBGRADER) generate_assignment $(ASSIGNMENT) --force
+
+autograde: gradebook
+	$(NBGRADER) autograde $(ASSIGNMENT) $(if $(FORCE),--force)
+
+# The whole class in parallel, with limits and progress (README, "Grading a whole class").
+#   make grade GRADE_FLAGS="--workers 4 --timeout 600 --memory-limit 3072 --student ana"
+grade: gradebook
+	$(BIN)/python -m autograder.grade_class $(ASSIGNMENT) $(GRADE_FLAGS)
+
+feedback: setup
+	$(NBGRADER) generate_feedback $(ASSIGNMENT) $(if $(FORCE),--force)
+
+export: setup
+	$(NBGRADER) export
+	@echo "Wrote grades.csv"
+
+calibrate: setup
+	$(BIN)/python -m autograder.calibrate
 
 # Rewrites constraints.txt from what .venv holds now (after editing requirements.txt).
 constraints: setup

@@ -1,7 +1,8 @@
 """The course's main job: ``python -m rnn_forecast.course`` (what ``make run`` calls).
 
 Prints what a student will see of the data and the three-way comparison of SimpleRNN,
-GRU and LSTM on scale-free windows, next to the naive forecast.
+GRU and LSTM on scale-free windows, next to the naive forecast; then executes every lesson
+notebook headless into ``build/lessons/`` and saves its figures in ``build/figures/``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ import time
 
 import rnn_forecast  # noqa: F401  (quiets TensorFlow before anything imports it)
 from rnn_forecast.comparison import compare, comparison_table, course_split
-from rnn_forecast.data import DATA_PATH, describe_series, load_monthly_series
+from rnn_forecast.data import DATA_PATH, REPOSITORY_ROOT, describe_series, load_monthly_series
+from rnn_forecast.notebooks import execute_notebook, lesson_notebooks, save_figures
+
+BUILD_DIR = REPOSITORY_ROOT / "build"
 
 
 def print_table(table) -> None:
@@ -21,6 +25,7 @@ def print_table(table) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0, help="seed for the three models (default 0)")
+    parser.add_argument("--no-lessons", action="store_true", help="skip executing the lesson notebooks")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -34,8 +39,25 @@ def main(argv: list[str] | None = None) -> int:
     naive, scores = compare(seeds=(args.seed,), split=split)
     print_table(comparison_table(naive, scores))
     print()
+    if not args.no_lessons:
+        run_lessons(BUILD_DIR / "lessons", BUILD_DIR / "figures")
+        print()
     print(f"Main job finished in {time.perf_counter() - started:.0f} s.")
     return 0
+
+
+def run_lessons(executed_dir, figures_dir) -> None:
+    """Execute every lesson headless; keep the executed copies and the figures."""
+    notebooks = lesson_notebooks()
+    print(f"Executing the {len(notebooks)} lesson notebooks headless:")
+    figures = 0
+    for path in notebooks:
+        executed = execute_notebook(path, executed_dir)
+        saved = save_figures(executed, figures_dir)
+        figures += len(saved)
+        print(f"  {path.name:<32} {executed.seconds:5.0f} s, {len(saved)} figures")
+    print(f"Executed copies: {executed_dir}")
+    print(f"Figures ({figures} PNG files): {figures_dir}")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,10 @@ from dataclasses import dataclass
 
 import keras
 
+from rnn_forecast.quiet import quiet_tensorflow_logger
 from rnn_forecast.windows import WINDOW
+
+quiet_tensorflow_logger()
 
 EPOCHS = 40
 BATCH_SIZE = 32

@@ -26,3 +26,16 @@ def quiet_tensorflow() -> None:
     for name, value in _QUIET_ENVIRONMENT.items():
         os.environ.setdefault(name, value)
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
+
+
+def quiet_tensorflow_logger() -> None:
+    """Keep TensorFlow's Python logger at ERROR once TensorFlow is imported.
+
+    In an interactive session (Jupyter, IPython) TensorFlow sets its logger to INFO when it
+    creates it, overriding the level chosen before the import, so warnings such as
+    "... triggered tf.function retracing" (training several models in one notebook) would
+    land in the notebook's outputs. :mod:`rnn_forecast.models` calls this on import.
+    """
+    import tensorflow as tf
+
+    tf.get_logger().setLevel(logging.ERROR)

@@ -21,3 +21,20 @@ def split(series):
     from rnn_forecast.comparison import course_split
 
     return course_split(series)
+
+
+@pytest.fixture(scope="session")
+def graded_class(tmp_path_factory):
+    """The synthetic class of ``grading_support.CLASS``, graded ONCE by ``nbgrader autograde``.
+
+    A temporary course built from the repository (config, solutions/, exercises/, and a
+    gradebook that knows the assignment), one submission per kind, and one run of
+    ``nbgrader autograde gated_rnn`` over all of them. Returns a ``grading_support.Grading``:
+    ``.course``, ``.result`` (the finished process), ``.seconds``, ``.scores``
+    (student -> {grade_id: auto score}) and the digests of ``submitted/`` before and after.
+    """
+    import grading_support
+
+    course = grading_support.make_course(tmp_path_factory.mktemp("graded_class"))
+    grading_support.make_class(course)
+    return grading_support.autograde(course)

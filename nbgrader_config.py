@@ -1,0 +1,31 @@
+"""nbgrader configuration: the repository root is the course directory.
+
+Instructors run nbgrader through the Makefile (make release, autograde, feedback,
+export); see "For instructors: exercises and grading" in the README.
+"""
+
+c = get_config()  # noqa: F821  (provided by nbgrader when it loads this file)
+
+c.CourseDirectory.course_id = "gated-rnn"
+c.CourseDirectory.source_directory = "solutions"  # instructor version, with solutions and tests
+c.CourseDirectory.release_directory = "exercises"  # student version, generated, committed
+# submitted/, autograded/, feedback/ and gradebook.db keep nbgrader's default places
+# (all in .gitignore: student work never goes into git).
+
+# A cell may run this long before nbgrader interrupts it and scores its tests 0. The
+# longest cell, training the stacked LSTM for 40 epochs, takes about 10 s on a 2-core
+# laptop; 120 s leaves room for a slow machine while an endless loop costs two minutes.
+c.Execute.timeout = 120
+
+# What a student sees in place of a solution.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Feedback for students: each hidden test's code and output are replaced by whether the
+# checks passed and the plain message of a failure (autograder/feedback.py). The
+# autograded notebooks keep everything for the instructor.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "autograder.feedback.RedactHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

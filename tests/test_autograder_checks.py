@@ -1,0 +1,248 @@
+"""The autograder's checks, called directly (no nbgrader): what passes, and the one
+sentence a student reads when something fails."""
+
+import json
+import re
+
+import keras
+import numpy as np
+import pytest
+
+from autograder import checks
+from autograder.calibrate import bound_for
+from autograder.checks import (
+    check_gates,
+    check_gru_parameters,
+    check_recurrent_layers,
+    check_return_sequences,
+    check_shapes_and_parameters,
+    check_test_rmse,
+    check_trained,
+    check_units,
+)
+from autograder.reference import LAYERS, STRUCTURE
+from rnn_forecast.models import build_model, fit, set_seed
+from rnn_forecast.windows import to_scale_free
+
+
+def fails_with(message, check, *args):
+    """``check(*args)`` raises AssertionError with exactly ``message``, one sentence."""
+    with pytest.raises(AssertionError) as caught:
+        check(*args)
+    text = str(caught.value)
+    assert text == message
+    assert "\n" not in text and text.count(". ") == 0, f"not one sentence: {text!r}"
+
+
+@pytest.fixture(scope="module")
+def gru8():
+    set_seed(0)
+    return build_model(keras.layers.GRU(8))
+
+
+@pytest.fixture(scope="module")
+def lstm32():
+    set_seed(0)
+    return build_model(keras.layers.LSTM(32))
+
+
+@pytest.fixture(scope="module")
+def trained_gru8(split):
+    """A GRU(8) after 2 epochs: trained, though not well."""
+    set_seed(0)
+    model = build_model(keras.layers.GRU(8))
+    train = to_scale_free(split.x_train, split.y_train)
+    fit(model, train.x, train.y, epochs=2)
+    return model
+
+
+# ---------------------------------------------------------------- exercise 1
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"forget", "input", "output"},
+        ["Output", " INPUT ", "forget"],
+        ("forget gate", "Input Gate", "output"),
+    ],
+)
+def test_lstm_gates_accept_any_case_order_and_spaces(answer):
+    check_gates(answer, "LSTM")
+
+
+def test_gru_gates_accept_any_case_order_and_spaces():
+    check_gates({" Update", "reset "}, "GRU")
+
+
+def test_wrong_gates_say_what_was_found():
+    fails_with("expected the LSTM's 3 gates (any case and order), found forget and input", check_gates, {"forget", "input"}, "LSTM")
+    fails_with("expected the GRU's 2 gates (any case and order), found forget and reset", check_gates, {"reset", "forget"}, "GRU")
+    fails_with("expected the GRU's 2 gates (any case and order), found no names", check_gates, set(), "GRU")
+
+
+def test_gates_must_be_a_collection_of_strings():
+    fails_with("expected a set of gate names such as {'name', 'name'}, found 'reset update'", check_gates, "reset update", "GRU")
+    fails_with("expected every gate name to be a string, found 3", check_gates, {"reset", 3}, "GRU")
+
+
+def test_gru_parameter_count_comes_from_keras():
+    assert checks.gru_parameter_count(32, 1) == 3360
+    check_gru_parameters(3360)
+    check_gru_parameters(np.int64(3360))
+    fails_with("expected 3,360 parameters for GRU(32) on 1 feature, found 3,168", check_gru_parameters, 3168)
+    fails_with("expected a whole number of parameters for GRU(32) on 1 feature, found float 3360.0", check_gru_parameters, 3360.0)
+
+
+# ---------------------------------------------------------------- structure
+
+
+def test_the_reference_models_pass_every_structural_check():
+    for exercise, make_layers in LAYERS.items():
+        expected = STRUCTURE[exercise]
+        model = build_model(*make_layers())
+        check_recurrent_layers(model, *expected["classes"])
+        check_units(model, *expected["units"])
+        check_return_sequences(model, *expected["return_sequences"])
+        check_shapes_and_parameters(model, expected["parameters"])
+
+
+def test_wrong_class_is_named_with_what_was_found(lstm32):
+    fails_with("expected a GRU layer, found LSTM with 32 units", check_recurrent_layers, lstm32, "GRU")
+
+
+def test_a_subclass_is_not_the_class():
+    class GRU(keras.layers.LSTM):
+        pass
+
+    model = build_model(GRU(8))
+    with pytest.raises(AssertionError, match=r"^expected a GRU layer, found .*GRU with 8 units$"):
+        check_recurrent_layers(model, "GRU")
+
+
+def test_a_generic_rnn_around_a_gru_cell_is_not_a_gru():
+    model = build_model(keras.layers.RNN(keras.layers.GRUCell(8)))
+    fails_with("expected a GRU layer, found RNN", check_recurrent_layers, model, "GRU")
+
+
+def test_layer_count_is_checked(gru8):
+    fails_with(
+        "expected 2 recurrent layers, LSTM then LSTM, found GRU with 8 units",
+        check_recurrent_layers, gru8, "LSTM", "LSTM",
+    )
+    dense_only = keras.Sequential([keras.Input((12, 1)), keras.layers.Flatten(), keras.layers.Dense(1)])
+    fails_with("expected a GRU layer, found no recurrent layer", check_recurrent_layers, dense_only, "GRU")
+
+
+def test_wrong_units(lstm32):
+    fails_with("expected a recurrent layer with 8 units, found LSTM with 32 units", check_units, lstm32, 8)
+    fails_with(
+        "expected 2 recurrent layers with 32 and 16 units, found LSTM with 32 units",
+        check_units, lstm32, 32, 16,
+    )
+
+
+def test_return_sequences():
+    wrong = build_model(keras.layers.LSTM(32, return_sequences=True), keras.layers.LSTM(16, return_sequences=True), keras.layers.Flatten())
+    fails_with(
+        "expected return_sequences=True then return_sequences=False on the recurrent layers, "
+        "found LSTM with 32 units with return_sequences=True then LSTM with 16 units with return_sequences=True",
+        check_return_sequences, wrong, True, False,
+    )
+
+
+def test_shapes_and_parameters(gru8, lstm32):
+    fails_with("expected 425 parameters in the model, found 4,897", check_shapes_and_parameters, lstm32, 425)
+    wide = build_model(keras.layers.GRU(8), window=24)
+    fails_with("expected the input shape (None, 12, 1), found (None, 24, 1)", check_shapes_and_parameters, wide, 425)
+    two_outputs = keras.Sequential([keras.Input((12, 1)), keras.layers.GRU(8), keras.layers.Dense(2)])
+    fails_with("expected the output shape (None, 1), found (None, 2)", check_shapes_and_parameters, two_outputs, 425)
+
+
+def test_not_a_model():
+    fails_with("expected `model` to be a Keras model, found NoneType None", check_units, None, 8)
+    fails_with("expected `model` to be a Keras model, found GRU <GRU name=gru_x, built=False>", check_units, keras.layers.GRU(8, name="gru_x"), 8)
+
+
+# ---------------------------------------------------------------- training and RMSE
+
+
+def test_an_untrained_model_fails_the_training_check(gru8):
+    fails_with(
+        "expected a trained model, found that its optimizer has taken 0 steps (was fit called?)",
+        check_trained, gru8,
+    )
+
+
+def test_faking_optimizer_steps_does_not_fake_training():
+    set_seed(1)
+    model = build_model(keras.layers.LSTM(4))
+    model.optimizer.build(model.trainable_variables)
+    model.optimizer.iterations.assign(920)
+    fails_with(
+        "expected weights that training has moved, found every bias still at its initial value",
+        check_trained, model,
+    )
+
+
+def test_an_uncompiled_model_fails_the_training_check():
+    model = keras.Sequential([keras.Input((12, 1)), keras.layers.GRU(8), keras.layers.Dense(1)])
+    fails_with(
+        "expected a model compiled and trained with fit, found one with no optimizer",
+        check_trained, model,
+    )
+
+
+def test_a_trained_model_passes_the_training_check(trained_gru8):
+    check_trained(trained_gru8)
+
+
+def test_the_calibration_file_separates_reference_runs_from_controls():
+    calibration = json.loads(checks.CALIBRATION_PATH.read_text())
+    assert set(calibration["exercises"]) == set(LAYERS)
+    assert len(calibration["seeds"]) >= 10
+    for exercise, entry in calibration["exercises"].items():
+        assert len(entry["rmse_by_seed"]) == len(calibration["seeds"]), exercise
+        assert max(entry["rmse_by_seed"]) <= entry["max_rmse"] < min(entry["controls"].values()), exercise
+        assert entry["max_rmse"] == bound_for(entry["rmse_by_seed"])
+
+
+def test_untrained_model_fails_the_rmse_bound_in_one_sentence(gru8):
+    with pytest.raises(AssertionError) as caught:
+        check_test_rmse(gru8, "gru8")
+    assert re.fullmatch(
+        r"expected a test RMSE of at most [\d,.]+ index points on the 184 test windows, found [\d,.]+",
+        str(caught.value),
+    )
+
+
+def test_a_model_that_cannot_read_the_windows_fails_in_one_sentence():
+    model = keras.Sequential([keras.Input((12, 2)), keras.layers.GRU(8), keras.layers.Dense(1)])
+    with pytest.raises(AssertionError, match=r"^expected a model that predicts from windows of shape \(184, 12, 1\), found that calling it raised \w+$"):
+        check_test_rmse(model, "gru8")
+
+
+def test_the_grader_recomputes_rmse_from_the_data(trained_gru8, split):
+    """Same number as the course's own recipe, whatever the student's variables say."""
+    from rnn_forecast import from_scale_free, rmse
+    from rnn_forecast.models import predict
+
+    test = to_scale_free(split.x_test)
+    own = rmse(split.y_test, from_scale_free(predict(trained_gru8, test.x), test.last))
+    assert checks.graded_rmse(trained_gru8) == pytest.approx(own, rel=1e-5)
+
+
+def test_checks_print_nothing_and_warn_nothing(capfd, gru8, lstm32, recwarn):
+    for call in (
+        lambda: check_recurrent_layers(lstm32, "GRU"),
+        lambda: check_units(lstm32, 8),
+        lambda: check_trained(gru8),
+        lambda: check_test_rmse(gru8, "gru8"),
+        lambda: check_gates({"x"}, "GRU"),
+    ):
+        with pytest.raises(AssertionError):
+            call()
+    check_shapes_and_parameters(gru8, 425)
+    out, err = capfd.readouterr()
+    assert (out, err) == ("", "")
+    assert len(recwarn) == 0

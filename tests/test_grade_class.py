@@ -1,0 +1,232 @@
+"""The parallel class-grading command, on a small assignment that needs no TensorFlow.
+
+A toy course (the repository's nbgrader_config.py, a one-notebook assignment) is graded
+once with ``autograder.grade_class`` and once with plain ``nbgrader autograde``; the tests
+read both through nbgrader's own gradebook, export and feedback.
+"""
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from autograder.grade_class import CRASHED, GRADED, MEMORY, TIMED_OUT, Limits, grade_class, main
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSIGNMENT = "toy"
+HIDDEN_MESSAGE = "expected double to work for odd numbers too"
+
+ANSWER = "def double(x):\n    return 2 * x\n"
+SUBMISSIONS = {
+    # student: (answer cell, last cell), None keeps the released cell untouched
+    "alice": (ANSWER, "result = double(21)"),
+    "bob": (None, None),
+    "frank": ("def double(x):\n    return x + 2\n", "result = double(21)"),
+    "erin": (ANSWER, "while True:\n    pass"),
+    "carol": (ANSWER, "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"),
+    "dave": (ANSWER, "hoard = []\nwhile True:\n    hoard.append(bytearray(64 * 2**20))"),
+    "gus": (ANSWER, "import os\nos._exit(1)"),
+}
+LIMITS = Limits(timeout=25, memory_mib=1024, interrupt_grace=5)
+
+
+def nbgrader_cell(source, markdown=False, **flags):
+    cell = nbformat.v4.new_markdown_cell(source) if markdown else nbformat.v4.new_code_cell(source)
+    cell.metadata["nbgrader"] = {"schema_version": 3, "locked": False, "solution": False,
+                                 "grade": False, "task": False, **flags}
+    return cell
+
+
+def toy_notebook():
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbgrader_cell("Write `double(x)`.", markdown=True, locked=True, grade_id="intro"),
+        nbgrader_cell("def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION",
+                      solution=True, grade_id="answer"),
+        nbgrader_cell("assert double(2) == 4, 'expected double(2) == 4'\n"
+                      "### BEGIN HIDDEN TESTS\n"
+                      f"assert double(5) == 10, {HIDDEN_MESSAGE!r}\n"
+                      "### END HIDDEN TESTS",
+                      grade=True, locked=True, points=2, grade_id="test_double"),
+        nbgrader_cell("assert double(0) == 0, 'expected double(0) == 0'",
+                      grade=True, locked=True, points=1, grade_id="test_zero"),
+        nbgrader_cell("### BEGIN SOLUTION\nresult = double(21)\n### END SOLUTION",
+                      solution=True, grade_id="use_it"),
+    ]
+    return notebook
+
+
+def nbgrader(course, *args):
+    environment = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run(["nbgrader", *args], cwd=course, env=environment,
+                          capture_output=True, text=True, timeout=600)
+
+
+def make_course(root: Path, students) -> Path:
+    course = root
+    course.mkdir(parents=True)
+    shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+    source = course / "solutions" / ASSIGNMENT
+    source.mkdir(parents=True)
+    nbformat.write(toy_notebook(), source / "toy.ipynb")
+    released = nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
+    assert released.returncode == 0, released.stderr
+    for student in students:
+        submit(course, student, *SUBMISSIONS[student])
+    return course
+
+
+def submit(course, student, answer, last_cell):
+    notebook = nbformat.read(course / "exercises" / ASSIGNMENT / "toy.ipynb", as_version=4)
+    if answer is not None:
+        notebook.cells[1].source = answer
+        notebook.cells[4].source = last_cell
+    folder = course / "submitted" / student / ASSIGNMENT
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, folder / "toy.ipynb")
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def scores(course) -> dict[tuple[str, str], float | None]:
+    """(student, grade cell) -> auto score, straight from nbgrader's gradebook."""
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        return {
+            (submission.student.id, grade.name): grade.auto_score
+            for submission in gradebook.assignment_submissions(ASSIGNMENT)
+            for notebook in submission.notebooks
+            for grade in notebook.grades
+        }
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    course = make_course(tmp_path_factory.mktemp("parallel") / "course", SUBMISSIONS)
+    before = tree_digest(course / "submitted")
+    jobs = grade_class(course, ASSIGNMENT, workers=2, limits=LIMITS)
+    return course, {job.student: job for job in jobs}, before
+
+
+@pytest.fixture(scope="module")
+def sequential(tmp_path_factory):
+    """The same class graded by plain nbgrader, minus the submissions that never end."""
+    course = make_course(tmp_path_factory.mktemp("sequential") / "course", ["alice", "bob", "frank"])
+    result = nbgrader(course, "autograde", ASSIGNMENT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return course
+
+
+def test_every_submission_is_graded_and_recorded_with_its_outcome(graded):
+    _, jobs, _ = graded
+    outcomes = {student: (job.outcome, job.score) for student, job in jobs.items()}
+    assert outcomes == {
+        "alice": (GRADED, 3.0),
+        "bob": (GRADED, 0.0),
+        "frank": (GRADED, 0.0),
+        # interrupted at the time limit: keeps the points of the cells that ran before
+        "erin": (TIMED_OUT, 3.0),
+        # ignores interrupts, so it is killed and nbgrader records nothing
+        "carol": (TIMED_OUT, 0.0),
+        # stopped by MemoryError at the limit; the cells before it keep their points
+        "dave": (MEMORY, 3.0),
+        # the kernel died: nbgrader gives up on the student
+        "gus": (CRASHED, 0.0),
+    }
+    assert all(job.max_score == 3.0 and job.peak_mib > 0 for job in jobs.values())
+    assert jobs["carol"].seconds < LIMITS.timeout + LIMITS.interrupt_grace + 15
+
+
+def test_parallel_grades_equal_sequential_nbgrader_autograde(graded, sequential):
+    parallel = scores(graded[0])
+    plain = scores(sequential)
+    assert plain and {key: parallel[key] for key in plain} == plain
+
+
+def test_submissions_are_byte_for_byte_unchanged(graded):
+    course, _, before = graded
+    assert tree_digest(course / "submitted") == before
+
+
+def test_nbgrader_export_reads_the_merged_gradebook(graded):
+    course = graded[0]
+    result = nbgrader(course, "export", "--to", str(course / "grades.csv"))
+    assert result.returncode == 0, result.stderr
+    rows = (course / "grades.csv").read_text().splitlines()
+    assert len(rows) == 1 + len(SUBMISSIONS)
+    alice = next(row for row in rows if ",alice," in row)
+    assert ",3.0," in alice
+
+
+def test_feedback_shows_pass_or_fail_and_message_but_no_hidden_test(graded):
+    course = graded[0]
+    result = nbgrader(course, "generate_feedback", ASSIGNMENT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    failed = (course / "feedback" / "frank" / ASSIGNMENT / "toy.html").read_text()
+    passed = (course / "feedback" / "alice" / ASSIGNMENT / "toy.html").read_text()
+    for page in (failed, passed):
+        assert "double(5)" not in page and "HIDDEN TESTS" not in page
+    assert f"Checks failed: {HIDDEN_MESSAGE}" in failed
+    assert failed.count(HIDDEN_MESSAGE) == 1, "the hidden test's traceback must not be shown"
+    assert "Checks passed." in passed
+    # The autograded notebook itself keeps the hidden tests for the instructor.
+    autograded = (course / "autograded" / "frank" / ASSIGNMENT / "toy.ipynb").read_text()
+    assert "double(5)" in autograded
+
+
+def test_regrading_one_student_replaces_only_that_student(tmp_path):
+    course = make_course(tmp_path / "course", ["alice", "bob"])
+    grade_class(course, ASSIGNMENT, workers=2, limits=LIMITS)
+    first = scores(course)
+    alice_file = course / "autograded" / "alice" / ASSIGNMENT / "toy.ipynb"
+    alice_written = alice_file.stat().st_mtime_ns
+    submit(course, "bob", *SUBMISSIONS["alice"])  # bob resubmits a working answer
+
+    jobs = grade_class(course, ASSIGNMENT, workers=2, limits=LIMITS, students=["bob"])
+
+    assert [(job.student, job.outcome, job.score) for job in jobs] == [("bob", GRADED, 3.0)]
+    second = scores(course)
+    assert {k: v for k, v in second.items() if k[0] == "alice"} == {k: v for k, v in first.items() if k[0] == "alice"}
+    assert alice_file.stat().st_mtime_ns == alice_written
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        assert len(gradebook.assignment_submissions(ASSIGNMENT)) == 2
+
+
+def test_command_line_prints_a_summary_and_fails_on_an_unknown_student(tmp_path, capsys):
+    course = make_course(tmp_path / "course", ["alice"])
+    code = main([ASSIGNMENT, "--course-dir", str(course), "--workers", "1"])
+    out = capsys.readouterr()
+    assert code == 0
+    assert "alice" in out.out and "3/3" in out.out and GRADED in out.out
+    assert "1/1 done, 0 failed" in out.err
+    with pytest.raises(SystemExit, match="no submission of toy for zoe"):
+        main([ASSIGNMENT, "--course-dir", str(course), "--student", "zoe"])
+
+
+def test_missing_gradebook_says_to_release_first(tmp_path):
+    with pytest.raises(SystemExit, match="release the assignment first"):
+        grade_class(tmp_path, ASSIGNMENT)
+
+
+def test_parallel_grades_of_the_course_class_equal_nbgrader_autograde(graded_class, tmp_path):
+    """The exercises' synthetic class: the same grades, cell by cell, as sequential nbgrader."""
+    import grading_support
+
+    course = grading_support.make_course(tmp_path)
+    grading_support.make_class(course)
+    before = grading_support.tree_digest(course / "submitted")
+
+    jobs = grade_class(course, grading_support.ASSIGNMENT, workers=2,
+                       limits=Limits(cell_timeout=grading_support.TEST_TIMEOUT))
+
+    assert {job.student for job in jobs} == set(grading_support.CLASS)
+    assert grading_support.read_scores(course) == graded_class.scores
+    assert grading_support.tree_digest(course / "submitted") == before

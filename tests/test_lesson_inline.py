@@ -1,0 +1,186 @@
+"""The code the lessons show inline behaves like the course package (and like Keras).
+
+A lesson writes some code out for teaching: windows by hand, the LSTM and GRU steps in
+NumPy, the training loop of the comparison, the adding problem. These tests take that code
+from the committed notebook itself (the code cell whose first line is a ``# lesson code:``
+marker) and run it, so a lesson cannot drift away from the package it teaches.
+Also checked here: the lessons' structure that the course promises (goals, reproducibility,
+summary, links to the exercises, executed and free of errors and stderr).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+import rnn_forecast
+from rnn_forecast.notebooks import lesson_notebooks
+
+LESSONS = Path(__file__).resolve().parent.parent / "lessons"
+
+
+def lesson(name: str) -> nbformat.NotebookNode:
+    return nbformat.read(LESSONS / name, as_version=4)
+
+
+def inline_code(notebook: str, marker: str, namespace: dict | None = None) -> dict:
+    """Execute the one code cell that starts with ``# lesson code: <marker>``; return its names."""
+    cells = [
+        cell.source
+        for cell in lesson(notebook).cells
+        if cell.cell_type == "code" and cell.source.startswith(f"# lesson code: {marker}\n")
+    ]
+    assert len(cells) == 1, f"{notebook}: expected one cell marked '# lesson code: {marker}'"
+    namespace = dict(namespace or {})
+    exec(compile(cells[0], f"{notebook}:{marker}", "exec"), namespace)
+    return namespace
+
+
+# ---------------------------------------------------------------- lesson 3: windows
+
+
+@pytest.mark.parametrize("window", [1, 3, 12])
+def test_windows_by_hand_equal_make_windows(window):
+    windows_by_hand = inline_code("03_sp500_comparison.ipynb", "windows_by_hand", {"np": np})["windows_by_hand"]
+    values = np.random.default_rng(window).uniform(10, 20, size=40)
+    x, y = rnn_forecast.make_windows(values, window)
+    x_hand, y_hand = windows_by_hand(values, window)
+    assert x_hand.shape == x.shape and y_hand.shape == y.shape
+    assert np.array_equal(x_hand, x) and np.array_equal(y_hand, y)
+
+
+def test_windows_by_hand_on_the_course_data(series):
+    windows_by_hand = inline_code("03_sp500_comparison.ipynb", "windows_by_hand", {"np": np})["windows_by_hand"]
+    close = series["close"].to_numpy()
+    x_hand, y_hand = windows_by_hand(close)
+    x, y = rnn_forecast.make_windows(close)
+    assert np.array_equal(x_hand, x) and np.array_equal(y_hand, y)
+
+
+# ---------------------------------------------------------------- lesson 3: training loop
+
+
+def test_train_and_score_equals_the_package_comparison(split):
+    """The lesson's loop gives the very numbers comparison.score_cell gives (1 epoch, to be quick)."""
+    from rnn_forecast import comparison, models
+
+    train = rnn_forecast.to_scale_free(split.x_train, split.y_train)
+    test = rnn_forecast.to_scale_free(split.x_test, split.y_test)
+    namespace = {
+        "split": split, "train": train, "test": test, "Score": comparison.Score,
+        "set_seed": models.set_seed, "build_cell_model": models.build_cell_model, "fit": models.fit,
+        "predict": models.predict, "EPOCHS": models.EPOCHS, "rmse": rnn_forecast.rmse,
+        "mae": rnn_forecast.mae, "from_scale_free": rnn_forecast.from_scale_free,
+    }
+    train_and_score = inline_code("03_sp500_comparison.ipynb", "train_and_score", namespace)["train_and_score"]
+    ours, prediction = train_and_score("SimpleRNN", 0, epochs=1)
+    theirs = comparison.score_cell("SimpleRNN", split, 0, epochs=1)
+    assert (ours.name, ours.seed, ours.parameters) == (theirs.name, theirs.seed, theirs.parameters)
+    assert ours.rmse == pytest.approx(theirs.rmse, rel=1e-6)
+    assert ours.mae == pytest.approx(theirs.mae, rel=1e-6)
+    assert rnn_forecast.rmse(split.y_test, prediction) == pytest.approx(ours.rmse)
+
+
+# ---------------------------------------------------------------- lesson 2: NumPy cells
+
+
+def randomised_layer(layer, steps, features, seed):
+    import keras
+
+    model = keras.Sequential([keras.Input((steps, features)), layer])
+    rng = np.random.default_rng(seed)
+    layer.set_weights([rng.normal(scale=0.5, size=w.shape).astype("float32") for w in layer.get_weights()])
+    return model, layer.get_weights()
+
+
+@pytest.mark.parametrize("units, features, steps", [(1, 1, 3), (5, 2, 7)])
+def test_numpy_lstm_step_reproduces_keras(units, features, steps):
+    import keras
+
+    code = inline_code("02_gated_cells.ipynb", "lstm_step")
+    model, weights = randomised_layer(keras.layers.LSTM(units, return_sequences=True), steps, features, units)
+    x = np.random.default_rng(1).normal(size=(4, steps, features)).astype("float32")
+    ours = code["lstm_sequence"](x.astype("float64"), *weights)
+    assert np.abs(ours - model(x).numpy()).max() < 1e-5
+
+
+@pytest.mark.parametrize("units, features, steps", [(1, 1, 3), (5, 2, 7)])
+def test_numpy_gru_step_reproduces_keras_and_the_swapped_blend_does_not(units, features, steps):
+    import keras
+
+    code = inline_code("02_gated_cells.ipynb", "gru_step")
+    model, weights = randomised_layer(keras.layers.GRU(units, return_sequences=True), steps, features, units)
+    x = np.random.default_rng(1).normal(size=(4, steps, features)).astype("float32")
+    keras_output = model(x).numpy()
+    assert np.abs(code["gru_sequence"](x.astype("float64"), *weights) - keras_output).max() < 1e-5
+    swapped = code["gru_sequence"](x.astype("float64"), *weights, keras_blend=False)
+    assert np.abs(swapped - keras_output).max() > 1e-3
+
+
+# ---------------------------------------------------------------- lesson 4: adding problem
+
+
+def test_adding_problem_has_two_markers_one_per_half_and_sums_them():
+    adding_problem = inline_code("04_where_gates_win.ipynb", "adding_problem")["adding_problem"]
+    x, y = adding_problem(300, 50, np.random.default_rng(0))
+    assert x.shape == (300, 50, 2) and y.shape == (300,) and x.dtype == np.float32
+    values, markers = x[..., 0], x[..., 1]
+    assert set(np.unique(markers)) == {0.0, 1.0}
+    assert (markers[:, :25].sum(axis=1) == 1).all() and (markers[:, 25:].sum(axis=1) == 1).all()
+    assert ((values >= 0) & (values < 1)).all()
+    assert np.allclose(y, (values * markers).sum(axis=1))
+    again, _ = adding_problem(300, 50, np.random.default_rng(0))
+    assert np.array_equal(x, again)
+
+
+# ---------------------------------------------------------------- every lesson
+
+
+@pytest.fixture(params=[path.name for path in lesson_notebooks(LESSONS)])
+def notebook(request):
+    return request.param, lesson(request.param)
+
+
+def test_there_are_four_lessons():
+    assert [path.name[:3] for path in lesson_notebooks(LESSONS)] == ["01_", "02_", "03_", "04_"]
+
+
+def test_lesson_structure(notebook):
+    name, nb = notebook
+    markdown = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "markdown")
+    assert "**Learning goals.**" in nb.cells[0].source, f"{name}: learning goals first"
+    assert "## Summary" in markdown, f"{name}: no summary"
+    assert "](../exercises/)" in markdown, f"{name}: no link to the exercises"
+    setup = next(cell.source for cell in nb.cells if cell.cell_type == "code")
+    assert setup.startswith("import rnn_forecast"), f"{name}: rnn_forecast must be imported first"
+    assert "set_seed(" in setup and "__version__" in setup
+
+
+def test_lessons_are_stored_executed_without_errors_or_stderr(notebook):
+    name, nb = notebook
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        assert cell.execution_count is not None, f"{name}, cell {index}: not executed"
+        for output in cell.outputs:
+            assert output.output_type != "error", f"{name}, cell {index}: stored error"
+            assert output.get("name") != "stderr", f"{name}, cell {index}: stored stderr"
+            assert "WARNING" not in output.get("text", ""), f"{name}, cell {index}: stored warning"
+
+
+def test_lessons_start_models_with_keras_input_never_input_shape(notebook):
+    name, nb = notebook
+    code = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "code")
+    assert "input_shape" not in code, name
+    assert all(re.search(r"keras\.Input\(", block) for block in re.findall(r"keras\.Sequential\(\[[^\]]*", code))
+
+
+def test_lesson_links_point_to_existing_lessons(notebook):
+    name, nb = notebook
+    markdown = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "markdown")
+    for target in re.findall(r"\]\(([0-9][0-9]_[a-z0-9_]+\.ipynb)\)", markdown):
+        assert (LESSONS / target).is_file(), f"{name} links to missing {target}"
