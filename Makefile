@@ -32,8 +32,9 @@ run: setup
 test: setup
 	$(BIN)/python -m pytest
 
+# Jupyter refuses to start as root unless told; containers often run as root.
 lab: setup
-	$(BIN)/jupyter lab lessons/
+	$(BIN)/jupyter lab --ServerApp.default_url=/lab/tree/lessons $(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: setup
 	$(BIN)/python benchmarks/models.py

@@ -28,16 +28,11 @@ import numpy as np  # noqa: E402
 
 from rnn_forecast.comparison import course_split  # noqa: E402
 from rnn_forecast.metrics import rmse  # noqa: E402
+from rnn_forecast.models import CELLS  # noqa: E402  (the recurrent layer classes, by name)
 from rnn_forecast.windows import WINDOW, from_scale_free, to_scale_free  # noqa: E402
 
 CALIBRATION_PATH = Path(__file__).resolve().parent / "calibration.json"
 
-#: The recurrent layer classes the exercises may ask for, by name.
-RECURRENT_CLASSES = {
-    "SimpleRNN": keras.layers.SimpleRNN,
-    "GRU": keras.layers.GRU,
-    "LSTM": keras.layers.LSTM,
-}
 
 #: The right answers to exercise 1, in the normal form of :func:`normalise_gates`.
 GATES = {
@@ -55,7 +50,7 @@ OUTPUT_SHAPE = (None, 1)
 def _class_name(layer) -> str:
     """``GRU`` for keras.layers.GRU itself; a subclass or look-alike gets its full name."""
     cls = type(layer)
-    if RECURRENT_CLASSES.get(cls.__name__) is cls or cls.__module__.startswith("keras."):
+    if CELLS.get(cls.__name__) is cls or cls.__module__.startswith("keras."):
         return cls.__name__
     return f"{cls.__module__}.{cls.__qualname__}"
 
@@ -181,7 +176,7 @@ def check_recurrent_layers(model, *classes: str) -> None:
     _require_model(model)
     found = recurrent_layers(model)
     right = len(found) == len(classes) and all(
-        type(layer) is RECURRENT_CLASSES[name] for layer, name in zip(found, classes)
+        type(layer) is CELLS[name] for layer, name in zip(found, classes)
     )
     if not right:
         raise AssertionError(
