@@ -5,11 +5,7 @@ once with ``autograder.grade_class`` and once with plain ``nbgrader autograde``;
 read both through nbgrader's own gradebook, export and feedback.
 """
 
-import hashlib
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
@@ -17,6 +13,8 @@ import pytest
 from nbgrader.api import Gradebook
 
 from autograder.grade_class import CRASHED, GRADED, MEMORY, TIMED_OUT, Limits, grade_class, main
+import grading_support
+from grading_support import run_nbgrader, tree_digest
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "toy"
@@ -62,12 +60,6 @@ def toy_notebook():
     return notebook
 
 
-def nbgrader(course, *args):
-    environment = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.run(["nbgrader", *args], cwd=course, env=environment,
-                          capture_output=True, text=True, timeout=600)
-
-
 def make_course(root: Path, students) -> Path:
     course = root
     course.mkdir(parents=True)
@@ -75,7 +67,7 @@ def make_course(root: Path, students) -> Path:
     source = course / "solutions" / ASSIGNMENT
     source.mkdir(parents=True)
     nbformat.write(toy_notebook(), source / "toy.ipynb")
-    released = nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
+    released = run_nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
     assert released.returncode == 0, released.stderr
     for student in students:
         submit(course, student, *SUBMISSIONS[student])
@@ -90,11 +82,6 @@ def submit(course, student, answer, last_cell):
     folder = course / "submitted" / student / ASSIGNMENT
     folder.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, folder / "toy.ipynb")
-
-
-def tree_digest(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def scores(course) -> dict[tuple[str, str], float | None]:
@@ -120,7 +107,7 @@ def graded(tmp_path_factory):
 def sequential(tmp_path_factory):
     """The same class graded by plain nbgrader, minus the submissions that never end."""
     course = make_course(tmp_path_factory.mktemp("sequential") / "course", ["alice", "bob", "frank"])
-    result = nbgrader(course, "autograde", ASSIGNMENT)
+    result = run_nbgrader(course, "autograde", ASSIGNMENT)
     assert result.returncode == 0, result.stderr[-2000:]
     return course
 
@@ -158,7 +145,7 @@ def test_submissions_are_byte_for_byte_unchanged(graded):
 
 def test_nbgrader_export_reads_the_merged_gradebook(graded):
     course = graded[0]
-    result = nbgrader(course, "export", "--to", str(course / "grades.csv"))
+    result = run_nbgrader(course, "export", "--to", str(course / "grades.csv"))
     assert result.returncode == 0, result.stderr
     rows = (course / "grades.csv").read_text().splitlines()
     assert len(rows) == 1 + len(SUBMISSIONS)
@@ -168,7 +155,7 @@ def test_nbgrader_export_reads_the_merged_gradebook(graded):
 
 def test_feedback_shows_pass_or_fail_and_message_but_no_hidden_test(graded):
     course = graded[0]
-    result = nbgrader(course, "generate_feedback", ASSIGNMENT)
+    result = run_nbgrader(course, "generate_feedback", ASSIGNMENT)
     assert result.returncode == 0, result.stderr[-2000:]
     failed = (course / "feedback" / "frank" / ASSIGNMENT / "toy.html").read_text()
     passed = (course / "feedback" / "alice" / ASSIGNMENT / "toy.html").read_text()
@@ -218,15 +205,13 @@ def test_missing_gradebook_says_to_release_first(tmp_path):
 
 def test_parallel_grades_of_the_course_class_equal_nbgrader_autograde(graded_class, tmp_path):
     """The exercises' synthetic class: the same grades, cell by cell, as sequential nbgrader."""
-    import grading_support
-
     course = grading_support.make_course(tmp_path)
     grading_support.make_class(course)
-    before = grading_support.tree_digest(course / "submitted")
+    before = tree_digest(course / "submitted")
 
     jobs = grade_class(course, grading_support.ASSIGNMENT, workers=2,
                        limits=Limits(cell_timeout=grading_support.TEST_TIMEOUT))
 
     assert {job.student for job in jobs} == set(grading_support.CLASS)
     assert grading_support.read_scores(course) == graded_class.scores
-    assert grading_support.tree_digest(course / "submitted") == before
+    assert tree_digest(course / "submitted") == before
