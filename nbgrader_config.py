@@ -29,3 +29,18 @@ c.GenerateFeedback.preprocessors = [
     "autograder.feedback.RedactHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+
+# Grading that a submission cannot forge (README, "What grading protects against"): the
+# student's kernel runs sandboxed, and every autograded point is decided by a verifier
+# process outside it. TrustedExecute replaces nbgrader's Execute (its settings, such as
+# Execute.timeout, still apply); FlagSuspicious marks notebooks with signs of tampering.
+c.Autograde.autograde_preprocessors = [
+    "autograder.trusted.TrustedExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "autograder.trusted.FlagSuspicious",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]

@@ -351,3 +351,24 @@ def check_test_rmse(model, exercise: str) -> None:
             f"expected a test RMSE of at most {bound:,.1f} index points on the 184 test windows, "
             f"found {found:,.1f}"
         )
+
+
+#: A test RMSE below this fraction of the best honest calibrated run is flagged.
+SUSPICIOUS_FRACTION = 0.9
+
+
+def rmse_suspicions(model, exercise: str) -> list[str]:
+    """Reasons for the instructor to look: a test error far better than every honest run.
+
+    A model trained on the test windows would show up here; on this near-random walk such
+    a model scored 120-122 in the course's measurements (README), inside the honest range,
+    so only a far better score, which no honest run reaches, is flagged.
+    """
+    found = graded_rmse(model)
+    best_honest = float(calibration()["exercises"][exercise]["min"])
+    if math.isfinite(found) and found < SUSPICIOUS_FRACTION * best_honest:
+        return [
+            f"test RMSE {found:,.1f} is far below every honest calibrated run "
+            f"(best {best_honest:,.1f}): was the model trained on the test windows?"
+        ]
+    return []

@@ -31,13 +31,16 @@ import sys
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from threading import Lock
 
 import nbformat
 import psutil
 from nbgrader.api import Gradebook, MissingEntry
+
+from autograder.sandbox import SandboxUnavailable, require_sandbox
+from autograder.trusted import FLAGS_KEY, UNSAFE_WARNING
 
 GRADED = "graded"
 TIMED_OUT = "timed out"
@@ -62,6 +65,8 @@ class Job:
     peak_mib: float = 0.0
     score: float = 0.0
     max_score: float = 0.0
+    #: Reasons the grader flagged this submission for the instructor (autograder.trusted).
+    flags: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,10 @@ class Limits:
     interrupt_grace: float = 20.0
     #: nbgrader's per-cell timeout (``Execute.timeout``); None keeps nbgrader_config.py's.
     cell_timeout: int | None = None
+    #: Size limit of each kernel's working folder, MiB; None keeps the sandbox's default.
+    disk_mib: int | None = None
+    #: Grade without the sandbox (autograder.sandbox). Unsafe; warned about on every run.
+    unsafe_no_sandbox: bool = False
 
 
 def submitted_students(course: Path, assignment: str) -> list[str]:
@@ -154,6 +163,15 @@ def read_score(course_gradebook: Path, assignment: str, student: str) -> tuple[f
         return float(submission.score), float(submission.max_score)
 
 
+def read_flags(course: Path, assignment: str, student: str) -> list[str]:
+    """The reasons the grader flagged this student's autograded notebooks, notebook by notebook."""
+    flags = []
+    for path in sorted((course / "autograded" / student / assignment).glob("*.ipynb")):
+        found = nbformat.read(path, as_version=4).metadata.get(FLAGS_KEY, {}).get("flags", [])
+        flags += [f"{path.stem}: {flag}" for flag in found]
+    return flags
+
+
 def autograde_command(assignment: str, job: Job, limits: Limits) -> list[str]:
     beside_python = Path(sys.executable).parent / "nbgrader"
     nbgrader = str(beside_python) if beside_python.exists() else shutil.which("nbgrader")
@@ -166,6 +184,8 @@ def autograde_command(assignment: str, job: Job, limits: Limits) -> list[str]:
         "--force",
         f"--CourseDirectory.db_url=sqlite:///{job.shard}",
         *([f"--Execute.timeout={limits.cell_timeout}"] if limits.cell_timeout else []),
+        *([f"--SandboxedKernelManager.work_size_mib={limits.disk_mib}"] if limits.disk_mib else []),
+        *(["--SandboxedExecute.unsafe_no_sandbox=True"] if limits.unsafe_no_sandbox else []),
     ]
 
 
@@ -217,12 +237,19 @@ def run_limited(command, course: Path, environment, job: Job, limits: Limits) ->
     return timed_out
 
 
+KERNEL_MODULES = ("ipykernel_launcher", "autograder.kernel_audit")
+
+
 def interrupt_kernels(process: psutil.Process) -> None:
-    """Send Ctrl-C to the kernels nbgrader started, as a person would in Jupyter."""
+    """Send Ctrl-C to the kernels nbgrader started, as a person would in Jupyter.
+
+    Only the kernels: the sandbox around one, or the verifier, would simply stop.
+    """
     for child in safe_children(process):
         try:
-            child.send_signal(signal.SIGINT)
-        except psutil.NoSuchProcess:
+            if child.cmdline()[1:3] in (["-m", module] for module in KERNEL_MODULES):
+                child.send_signal(signal.SIGINT)
+        except psutil.Error:
             pass
 
 
@@ -323,6 +350,13 @@ def grade_class(
 ) -> list[Job]:
     """Autograde ``students`` (default: every submission) and merge them into the gradebook."""
     course = course.resolve()
+    if limits.unsafe_no_sandbox:
+        print(f"WARNING: {UNSAFE_WARNING}", file=progress_stream or sys.stderr)
+    else:
+        try:
+            require_sandbox()
+        except SandboxUnavailable as error:
+            raise SystemExit(str(error)) from None
     if not gradebook_path(course).is_file():
         raise SystemExit(
             f"no gradebook at {gradebook_path(course)}: release the assignment first "
@@ -353,6 +387,7 @@ def grade_class(
             with gradebook_lock:
                 merge_student(job.shard, gradebook_path(course), assignment, job.student)
                 job.score, job.max_score = read_score(gradebook_path(course), assignment, job.student)
+            job.flags = read_flags(course, assignment, job.student)
             job.shard.unlink(missing_ok=True)
             progress.update(job)
     progress.close()
@@ -360,11 +395,16 @@ def grade_class(
 
 
 def summary_table(jobs: list[Job]) -> str:
-    header = f"{'student':<20} {'score':>11} {'wall s':>7} {'peak MiB':>9}  outcome"
+    """One row per student; the flags column counts the reasons listed under the table."""
+    header = f"{'student':<20} {'score':>11} {'wall s':>7} {'peak MiB':>9} {'flags':>5}  outcome"
     rows = [
-        f"{j.student:<20} {f'{j.score:g}/{j.max_score:g}':>11} {j.seconds:>7.1f} {j.peak_mib:>9.0f}  {j.outcome}"
+        f"{j.student:<20} {f'{j.score:g}/{j.max_score:g}':>11} {j.seconds:>7.1f} {j.peak_mib:>9.0f} "
+        f"{len(j.flags) or '-':>5}  {j.outcome}"
         for j in jobs
     ]
+    flagged = [f"  {j.student}, {flag}" for j in jobs for flag in j.flags]
+    if flagged:
+        rows += ["", "Flagged for the instructor (look at the autograded notebooks):", *flagged]
     return "\n".join([header, *rows])
 
 
@@ -383,12 +423,19 @@ def main(argv: list[str] | None = None) -> int:
                         help="grade only this student (repeatable); default: every submission")
     parser.add_argument("--course-dir", type=Path, default=Path.cwd(),
                         help="the nbgrader course directory (default: the current one)")
+    parser.add_argument("--disk-limit", type=int, metavar="MIB",
+                        help="size limit of each kernel's working folder in MiB (default 256)")
+    parser.add_argument("--unsafe-no-sandbox", action="store_true",
+                        help="grade without the sandbox: student code can then read the solutions and "
+                             "change course files. Only for machines where bubblewrap cannot run.")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
     jobs = grade_class(
         args.course_dir, args.assignment, args.workers,
-        Limits(args.timeout, args.memory_limit, cell_timeout=args.cell_timeout), args.student,
+        Limits(args.timeout, args.memory_limit, cell_timeout=args.cell_timeout, disk_mib=args.disk_limit,
+               unsafe_no_sandbox=args.unsafe_no_sandbox),
+        args.student,
     )
     if not jobs:
         print(f"No submissions of {args.assignment} under {args.course_dir.resolve() / 'submitted'}.")
@@ -400,6 +447,7 @@ def main(argv: list[str] | None = None) -> int:
         f"median {statistics.median(j.seconds for j in jobs):.0f} s each, "
         f"peak {max(j.peak_mib for j in jobs):.0f} MiB; {len(failed)} not graded cleanly"
         + (f" (logs: {jobs[0].log.parent})" if failed else "")
+        + f"; {sum(bool(j.flags) for j in jobs)} flagged"
     )
     return 1 if failed else 0
 

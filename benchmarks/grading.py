@@ -1,9 +1,12 @@
-"""Time to autograde one submission with ``nbgrader autograde``, as an instructor would.
+"""Time to autograde one submission, with the course's protections and without them.
 
-Run with ``make bench`` (or ``.venv/bin/python benchmarks/grading.py [--runs N]``).
-It builds a temporary course from the repository (as the tests do), submits the
-solutions as one student's work, grades it N times (default 1) and prints the wall
-time of each run. Figures are printed, never asserted: speed depends on the machine.
+Run with ``make bench`` (or ``.venv/bin/python benchmarks/grading.py [--rounds N]``).
+It builds two temporary courses from the repository (as the tests do), each with the
+solutions submitted as one student's work: one graded as the course grades (sandboxed
+kernel, verdicts from the verifier), one by nbgrader's own in-kernel pipeline. Each round
+grades both, in alternating order so that a change in the machine's load hits both alike,
+and the medians' ratio is what the protections cost. Figures are printed, never asserted:
+speed depends on the machine.
 """
 
 import argparse
@@ -19,27 +22,37 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import grading_support as support  # noqa: E402
 
 
+def grade(course: Path) -> float:
+    grading = support.autograde(course, "student", timeout=120, extra=("--force",))
+    if grading.result.returncode != 0:
+        raise SystemExit(grading.result.stderr[-3000:])
+    points = sum(score or 0 for score in grading.scores["student"].values())
+    if points != sum(support.AUTOGRADED.values()):
+        raise SystemExit(f"the solutions scored {points:g}, not every point: {support.summary(grading)}")
+    return grading.seconds
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=1, help="grade the submission N times (default 1)")
+    parser.add_argument("--rounds", type=int, default=2, help="grade both ways N times (default 2)")
     args = parser.parse_args()
-    print(f"Grading: one submission (3 notebooks, 2 trainings of 40 epochs), nbgrader autograde, "
+    print(f"Grading one submission (3 notebooks, 2 trainings of 40 epochs) with nbgrader autograde, "
           f"{os.cpu_count()} cores, {platform.machine()}")
-    times = []
+    times = {"protected": [], "in-kernel": []}
     with tempfile.TemporaryDirectory(prefix="grading-bench-") as scratch:
-        course = support.make_course(Path(scratch))
-        support.make_submission(course, "student", "solution")
-        for run in range(args.runs):
-            grading = support.autograde(course, "student", timeout=120, extra=("--force",))
-            if grading.result.returncode != 0:
-                print(grading.result.stderr[-3000:])
-                return 1
-            points = sum(score or 0 for score in grading.scores["student"].values())
-            times.append(grading.seconds)
-            print(f"run {run + 1}: {grading.seconds:.1f} s, {points:g} of "
-                  f"{sum(support.AUTOGRADED.values())} autograded points")
-    if len(times) > 1:
-        print(f"median {statistics.median(times):.1f} s, min {min(times):.1f} s, max {max(times):.1f} s")
+        courses = {}
+        for way in times:
+            courses[way] = support.make_course(Path(scratch) / way)
+            support.make_submission(courses[way], "student", "solution")
+        support.grade_in_the_kernel(courses["in-kernel"])
+        for round_number in range(args.rounds):
+            order = list(times) if round_number % 2 == 0 else list(reversed(times))
+            for way in order:
+                times[way].append(grade(courses[way]))
+                print(f"  round {round_number + 1}, {way:<9}: {times[way][-1]:6.1f} s")
+    protected, plain = statistics.median(times["protected"]), statistics.median(times["in-kernel"])
+    print(f"median: protected {protected:.1f} s, nbgrader in-kernel {plain:.1f} s; "
+          f"protected / in-kernel = {protected / plain:.2f} (the protections cost {100 * (protected / plain - 1):+.0f} %)")
     return 0
 
 

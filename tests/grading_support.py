@@ -198,6 +198,23 @@ def make_course(tmp_path: Path, *, register: bool = True) -> Path:
     return course
 
 
+def grade_in_the_kernel(course: Path) -> None:
+    """Switch ``course`` to nbgrader's own autograde pipeline: the student's kernel scores itself.
+
+    For showing what the course's protections prevent (the tests of hostile submissions)
+    and what they cost (the grading benchmark); never for grading students.
+    """
+    with (Path(course) / "nbgrader_config.py").open("a", encoding="utf-8") as config:
+        config.write(
+            "\nc.Autograde.autograde_preprocessors = [  # nbgrader's defaults\n"
+            "    'nbgrader.preprocessors.Execute', 'nbgrader.preprocessors.IgnorePattern',\n"
+            "    'nbconvert.preprocessors.ClearMetadataPreprocessor', 'nbgrader.preprocessors.LimitOutput',\n"
+            "    'nbgrader.preprocessors.SaveAutoGrades', 'nbgrader.preprocessors.AssignLatePenalties',\n"
+            "    'nbgrader.preprocessors.CheckCellMetadata',\n"
+            "]\n"
+        )
+
+
 def _without_solution_markers(source: str) -> str:
     return "\n".join(
         line for line in source.split("\n") if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")
@@ -208,15 +225,19 @@ def _cells_by_id(notebook) -> dict:
     return {cell.metadata["nbgrader"]["grade_id"]: cell for cell in notebook.cells if "nbgrader" in cell.metadata}
 
 
-def submission_notebooks(kind: str, course: Path | None = None) -> dict[str, nbformat.NotebookNode]:
+def submission_notebooks(
+    kind: str, course: Path | None = None, attacks: dict[str, dict[str, str]] | None = None
+) -> dict[str, nbformat.NotebookNode]:
     """The notebooks a student of ``kind`` hands in: notebook name -> notebook.
 
     A student works in the release (from ``exercises/``), so a submission is the release
     notebook with the student's answers in its solution cells; the "solution" student's
     answers are the instructor's solutions without the BEGIN/END SOLUTION lines.
+    ``attacks`` (notebook -> {answer cell id: code}) puts code at the start of answer cells.
     """
     if kind not in SUBMISSION_KINDS:
         raise ValueError(f"unknown submission kind {kind!r}; choose one of {', '.join(SUBMISSION_KINDS)}")
+    attacks = attacks or {}
     root = Path(course) if course is not None else REPOSITORY_ROOT
     edits = _EDITS.get(kind, {})
     pending = {(cell_id, old) for cell_id, changes in edits.items() for old, _ in changes}
@@ -234,17 +255,20 @@ def submission_notebooks(kind: str, course: Path | None = None) -> dict[str, nbf
                         raise AssertionError(f"{kind}: cannot find {old!r} in cell {cell_id} of {name}")
                     cell.source = cell.source.replace(old, new)
                     pending.discard((cell_id, old))
+        for cell_id, code in attacks.get(name, {}).items():
+            cell = _cells_by_id(release)[cell_id]
+            cell.source = f"{code}\n{cell.source}"
         notebooks[name] = release
     if pending:
         raise AssertionError(f"{kind}: edits for cells not found: {sorted(pending)}")
     return notebooks
 
 
-def make_submission(course: Path, student: str, kind: str) -> Path:
+def make_submission(course: Path, student: str, kind: str, attacks: dict | None = None) -> Path:
     """Write ``submitted/<student>/gated_rnn/`` of the given ``kind``; returns that folder."""
     folder = Path(course) / "submitted" / student / ASSIGNMENT
     folder.mkdir(parents=True)
-    for name, notebook in submission_notebooks(kind, course).items():
+    for name, notebook in submission_notebooks(kind, course, attacks).items():
         nbformat.write(notebook, folder / f"{name}.ipynb", version=4)
     (folder / "timestamp.txt").write_text("2026-11-20 12:00:00.000000 UTC\n", encoding="utf-8")
     return folder

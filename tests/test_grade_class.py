@@ -6,6 +6,8 @@ read both through nbgrader's own gradebook, export and feedback.
 """
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -64,6 +66,11 @@ def make_course(root: Path, students) -> Path:
     course = root
     course.mkdir(parents=True)
     shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+    with (course / "nbgrader_config.py").open("a") as config:
+        # Plain asserts have no verifier to decide them: sandboxed kernels, in-kernel scores.
+        config.write(
+            "\nc.Autograde.autograde_preprocessors[0] = 'autograder.trusted.SandboxedExecute'\n"
+        )
     source = course / "solutions" / ASSIGNMENT
     source.mkdir(parents=True)
     nbformat.write(toy_notebook(), source / "toy.ipynb")
@@ -215,3 +222,41 @@ def test_parallel_grades_of_the_course_class_equal_nbgrader_autograde(graded_cla
     assert {job.student for job in jobs} == set(grading_support.CLASS)
     assert grading_support.read_scores(course) == graded_class.scores
     assert tree_digest(course / "submitted") == before
+
+
+# ---------------------------------------------------------------- without the sandbox
+
+
+def without_bwrap() -> dict[str, str]:
+    """nbgrader's environment with only the virtual environment on PATH: no bubblewrap."""
+    environment = grading_support.nbgrader_environment()
+    environment["PATH"] = str(Path(sys.executable).parent)
+    return environment
+
+
+def test_grading_stops_and_says_what_to_install_when_the_sandbox_is_missing(tmp_path):
+    course = make_course(tmp_path / "course", ["alice"])
+    before = tree_digest(course / "submitted")
+    for command in (
+        [sys.executable, "-m", "autograder.grade_class", ASSIGNMENT],
+        [str(Path(sys.executable).parent / "nbgrader"), "autograde", ASSIGNMENT],
+    ):
+        result = subprocess.run(command, cwd=course, env=without_bwrap(), capture_output=True,
+                                                text=True, check=False)
+        assert result.returncode != 0
+        message = result.stdout + result.stderr
+        assert "apt-get install bubblewrap" in message and "unsafe" in message, message[-2000:]
+    assert tree_digest(course / "submitted") == before
+    assert all(score is None for score in scores(course).values()), "nothing may be scored"
+
+
+def test_the_unsafe_opt_out_grades_and_warns_on_every_run(tmp_path):
+    course = make_course(tmp_path / "course", ["alice"])
+    result = subprocess.run(
+        [sys.executable, "-m", "autograder.grade_class", ASSIGNMENT, "--unsafe-no-sandbox"],
+        cwd=course, env=without_bwrap(), capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "WITHOUT THE SANDBOX" in result.stderr
+    assert "WITHOUT THE SANDBOX" in (course / ".grade_class" / ASSIGNMENT / "alice.log").read_text()
+    assert scores(course)[("alice", "test_double")] == 2.0

@@ -1,0 +1,382 @@
+"""nbgrader preprocessors that decide every autograded point outside the student's kernel.
+
+``nbgrader_config.py`` puts :class:`TrustedExecute` in place of nbgrader's ``Execute`` and
+:class:`FlagSuspicious` after ``SaveAutoGrades``, so plain ``nbgrader autograde``,
+``make autograde``, ``make grade``, formgrader, feedback and export all see the same
+trusted verdicts. For each notebook:
+
+1. The student's kernel runs in the sandbox (:mod:`autograder.sandbox`): it sees its own
+   in-memory working folder, the course package, ``data/`` and Python, nothing else of the
+   course, and no network; nothing it starts outlives the notebook.
+2. Before each graded test cell runs, the kernel hands over, as plain data, the values the
+   cell's checks take (:mod:`autograder.handover`). Which values, and which checks, come
+   from the test cell's source, which nbgrader has just restored from the gradebook, so it
+   is the instructor's, not the student's: ``from autograder.checks import check_x`` and
+   calls ``check_x(answer_name, literal, ...)``. A test cell of any other form scores 0
+   and the log says why: there is nothing to verify it with.
+3. The cell then runs in the kernel as usual; its result is kept only for comparison.
+4. The verifier (:mod:`autograder.verifier`), a separate sandboxed process that never ran
+   student code, runs the same checks on the handed-over values. Its verdict replaces the
+   cell's outputs, and nbgrader's ``SaveAutoGrades`` scores the cell from it.
+5. Signs of tampering are collected for the instructor: a check that passed in the
+   kernel but failed in the verifier (or the reverse), attempts recorded by the kernel's
+   audit hook (reading the course folder, writing outside the sandbox, network), processes
+   still running when the notebook ended, and a test error far better than every honest
+   calibrated run. :class:`FlagSuspicious` marks such a notebook ``flagged`` in the
+   gradebook; the reasons are printed under the notebook's first code cell, stored in its
+   metadata (``autograder.flags``) and logged.
+"""
+
+from __future__ import annotations
+
+import ast
+import atexit
+from dataclasses import dataclass
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
+from nbformat.v4 import new_output
+from nbgrader import utils
+from nbgrader.api import Gradebook
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets import Bool
+
+from autograder import handover, sandbox
+from autograder.verifier import Verdict, Verifier, VerifierFailed
+
+FLAGS_KEY = "autograder"
+UNSAFE_WARNING = (
+    "GRADING WITHOUT THE SANDBOX (unsafe_no_sandbox): student code runs with your "
+    "permissions and can read the solutions and change course files; only the verdicts "
+    "are still computed outside the student's kernel."
+)
+
+
+class UnverifiableTestCell(ValueError):
+    """A graded test cell whose checks the verifier cannot run; the message says why."""
+
+
+@dataclass(frozen=True)
+class CheckCall:
+    """One call of a check in a test cell: ``check_units(model, 8)``."""
+
+    function: str
+    #: Each argument is ``("answer", name)`` for a student's variable or ``("value", literal)``.
+    args: tuple[tuple[str, object], ...]
+    kwargs: tuple[tuple[str, tuple[str, object]], ...]
+
+    def answer_names(self) -> set[str]:
+        specs = [*self.args, *(spec for _, spec in self.kwargs)]
+        return {value for kind, value in specs if kind == "answer"}
+
+    def request(self) -> dict:
+        def spec(kind_value):
+            kind, value = kind_value
+            return {kind: value}
+
+        return {
+            "function": self.function,
+            "args": [spec(a) for a in self.args],
+            "kwargs": {key: spec(s) for key, s in self.kwargs},
+        }
+
+
+def _argument(node: ast.expr, line: int) -> tuple[str, object]:
+    if isinstance(node, ast.Name):
+        return ("answer", node.id)
+    try:
+        return ("value", ast.literal_eval(node))
+    except ValueError:
+        raise UnverifiableTestCell(
+            f"line {line}: a check's argument must be a variable name or a literal, found {ast.unparse(node)}"
+        ) from None
+
+
+def parse_test_cell(source: str) -> list[CheckCall]:
+    """The check calls of a test cell; :class:`UnverifiableTestCell` if it does anything else."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as error:
+        raise UnverifiableTestCell(f"the test cell is not valid Python ({error.msg})") from None
+    imported: dict[str, str] = {}
+    calls = []
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module == "autograder.checks" and node.level == 0:
+            imported.update({alias.asname or alias.name: alias.name for alias in node.names})
+        elif (
+            isinstance(node, ast.Expr)
+            and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Name)
+            and node.value.func.id in imported
+        ):
+            call = node.value
+            if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+                raise UnverifiableTestCell(f"line {node.lineno}: *args and **kwargs are not supported")
+            calls.append(
+                CheckCall(
+                    imported[call.func.id],
+                    tuple(_argument(a, node.lineno) for a in call.args),
+                    tuple((k.arg, _argument(k.value, node.lineno)) for k in call.keywords),
+                )
+            )
+        else:
+            raise UnverifiableTestCell(
+                f"line {node.lineno}: a test cell may only import checks from autograder.checks "
+                f"and call them, found `{ast.unparse(node)[:60]}`"
+            )
+    if not calls:
+        raise UnverifiableTestCell("the test cell calls no check from autograder.checks")
+    return calls
+
+
+# ---------------------------------------------------------------- one verifier per student
+
+
+class _VerifierPool:
+    """The verifier of the student being graded; a new student gets a fresh process."""
+
+    def __init__(self):
+        self.key = None
+        self.verifier: Verifier | None = None
+        atexit.register(self.close)
+
+    def get(self, key, start) -> Verifier:
+        if self.key != key or self.verifier is None or not self.verifier.alive:
+            self.close()
+            self.key, self.verifier = key, start()
+        return self.verifier
+
+    def close(self) -> None:
+        if self.verifier is not None:
+            self.verifier.close()
+            self.verifier = None
+
+
+_VERIFIERS = _VerifierPool()
+
+
+# ---------------------------------------------------------------- the preprocessors
+
+
+def _is_test_cell(cell) -> bool:
+    return cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell)
+
+
+def _failed_in_kernel(cell) -> bool:
+    return any(
+        output.output_type == "error" or (output.output_type == "stream" and output.name == "stderr")
+        for output in cell.get("outputs", [])
+    )
+
+
+class SandboxedExecute(Execute):
+    """nbgrader's ``Execute`` with the student's kernel in the sandbox, and a look at it after.
+
+    Scores still come from the cells' outputs; :class:`TrustedExecute` adds the verdicts.
+    """
+
+    unsafe_no_sandbox = Bool(
+        False,
+        help="Run student kernels (and the verifier) without the sandbox. Unsafe: student code "
+        "can read the solutions and rewrite course files. Warned about on every run.",
+    ).tag(config=True)
+
+    def preprocess(self, nb, resources, km=None):
+        self._course_root = Path(CourseDirectory(config=self.config).root).resolve()
+        if self.unsafe_no_sandbox:
+            self.log.warning(UNSAFE_WARNING)
+        else:
+            try:
+                sandbox.require_sandbox()
+            except sandbox.SandboxUnavailable as error:
+                self.log.error(str(error))
+                raise SystemExit(str(error)) from None
+        self._flags: list[str] = []
+        self._prepare(nb, resources)
+        nb, resources = super().preprocess(nb, resources, km)
+        self._publish_flags(nb, resources)
+        return nb, resources
+
+    def _prepare(self, nb, resources) -> None:
+        """What a subclass does before the kernel starts."""
+
+    def create_kernel_manager(self):
+        if self.unsafe_no_sandbox:
+            self.kernel_manager_class = AsyncKernelManager
+            return super().create_kernel_manager()
+        self.km = sandbox.SandboxedKernelManager(
+            kernel_name=self.kernel_name or self.nb.metadata.get("kernelspec", {}).get("name", "python3"),
+            config=self.config,
+            course_root=str(self._course_root),
+            audit_protected=[str(self._course_root)],
+        )
+        return self.km
+
+    def preprocess_cell(self, cell, resources, index):
+        cell, resources = super().preprocess_cell(cell, resources, index)
+        if index == len(self.nb.cells) - 1:
+            self._inspect_sandbox()
+        return cell, resources
+
+    def _inspect_sandbox(self) -> None:
+        """Before the kernel stops: processes still running, and the audit hook's records."""
+        if not isinstance(self.km, sandbox.SandboxedKernelManager):
+            return
+        left = [p for p in self.km.sandbox_processes() if _running(p)]
+        if left:
+            self._flags.append(
+                f"{len(left)} process(es) were still running when the notebook ended, and were stopped: "
+                + "; ".join(_command_line(p) for p in left[:3])
+            )
+        log = self.km.read_sandbox_file(sandbox.AUDIT_LOG)
+        lines = log.decode(errors="replace").splitlines() if log is not None else []
+        if not lines or lines[0] != "audit started":
+            self._flags.append("the record of the kernel's file and network access was removed or altered")
+        else:
+            self._flags += [f"tried to {line}" for line in dict.fromkeys(lines[1:])]
+
+    def _publish_flags(self, nb, resources) -> None:
+        resources.setdefault(FLAGS_KEY, {})["flags"] = list(self._flags)
+        nb.metadata[FLAGS_KEY] = {"flags": list(self._flags), "sandboxed": not self.unsafe_no_sandbox}
+        if not self._flags:
+            return
+        for flag in self._flags:
+            self.log.warning("Flagged for the instructor: %s", flag)
+        first_code = next((c for c in nb.cells if c.cell_type == "code"), None)
+        if first_code is not None:
+            text = "[flagged] The grader flagged this notebook for the instructor:\n" + "".join(
+                f"- {flag}\n" for flag in self._flags
+            )
+            first_code.outputs.append(new_output("stream", name="stdout", text=text))
+
+
+class TrustedExecute(SandboxedExecute):
+    """:class:`SandboxedExecute` whose test cells are scored by the verifier's verdicts."""
+
+    def _prepare(self, nb, resources) -> None:
+        self._plans = {}
+        for index, cell in enumerate(nb.cells):
+            if _is_test_cell(cell):
+                try:
+                    self._plans[index] = parse_test_cell(cell.source)
+                except UnverifiableTestCell as error:
+                    self._plans[index] = error
+        self._student = resources.get("nbgrader", {}).get("student")
+        self._verifier = self._get_verifier()
+
+    def _get_verifier(self) -> Verifier:
+        sandboxed = not self.unsafe_no_sandbox
+        return _VERIFIERS.get(
+            (self._student, str(self._course_root), sandboxed),
+            lambda: Verifier(sandboxed=sandboxed, course_root=self._course_root),
+        )
+
+    def preprocess_cell(self, cell, resources, index):
+        plan = self._plans.get(index)
+        answers = None
+        if isinstance(plan, list):
+            names = sorted(set().union(*(call.answer_names() for call in plan)))
+            answers = self._hand_over(names)
+        cell, resources = super().preprocess_cell(cell, resources, index)
+        if plan is not None:
+            self._replace_with_verdict(cell, plan, answers)
+        return cell, resources
+
+    async def _async_hand_over(self, names: list[str]) -> dict:
+        """The kernel's hand-over of ``names``; a name it does not hand over counts as missing."""
+        answers = {name: handover.MISSING for name in names}
+        message_id = self.kc.execute(handover.kernel_code(names), store_history=False, allow_stdin=False)
+        try:
+            while True:
+                message = await self.kc.get_iopub_msg(timeout=self.timeout or 60)
+                if message["parent_header"].get("msg_id") != message_id:
+                    continue
+                content = message["content"]
+                if message["msg_type"] == "display_data" and handover.MIME in content.get("data", {}):
+                    published = content["data"][handover.MIME]
+                    if isinstance(published, dict):
+                        answers.update({n: published[n] for n in names if n in published})
+                elif message["msg_type"] == "status" and content.get("execution_state") == "idle":
+                    break
+            await self.async_wait_for_reply(message_id)
+        except Exception:  # noqa: BLE001  (a kernel that hangs or breaks hands over nothing)
+            self.log.warning("The kernel did not hand over %s; they count as missing.", ", ".join(names))
+            if await self.km.is_alive():
+                await self.km.interrupt_kernel()
+        return answers
+
+    _hand_over = run_sync(_async_hand_over)
+
+    def _replace_with_verdict(self, cell, plan, answers) -> None:
+        grade_id = cell.metadata["nbgrader"]["grade_id"]
+        if isinstance(plan, UnverifiableTestCell):
+            self.log.error("Test cell %s cannot be verified outside the kernel: %s", grade_id, plan)
+            cell.outputs = [_failure(f"this test cell cannot be graded outside the student's kernel ({plan})")]
+            return
+        kernel_passed = not _failed_in_kernel(cell)
+        verdict = self._judge([call.request() for call in plan], answers)
+        outputs = []
+        if verdict.passed != kernel_passed:
+            said = "passed" if kernel_passed else "failed"
+            self._flags.append(f"{grade_id}: the check {said} in the student's kernel, but not in the trusted verdict")
+            outputs.append(new_output(
+                "stream", name="stdout",
+                text=f"[flagged] In the student's own kernel this check {said}; the trusted verdict below differs.\n",
+            ))
+        for note in verdict.notes:
+            self._flags.append(f"{grade_id}: {note}")
+            outputs.append(new_output("stream", name="stdout", text=f"[flagged] {note}\n"))
+        if verdict.passed:
+            outputs.append(new_output(
+                "stream", name="stdout", text="Trusted verdict (computed outside the student's kernel): passed.\n"
+            ))
+        else:
+            outputs.append(_failure(verdict.message))
+        cell.outputs = outputs
+
+    def _judge(self, calls: list[dict], answers: dict) -> Verdict:
+        try:
+            return self._verifier.judge(calls, answers)
+        except VerifierFailed as failure:
+            self.log.warning("The verifier failed (%s); starting a new one.", failure)
+            self._verifier = self._get_verifier()
+            return self._verifier.judge(calls, answers)
+
+
+def _failure(message: str):
+    return new_output("error", ename="AssertionError", evalue=message, traceback=[f"AssertionError: {message}"])
+
+
+def _running(process) -> bool:
+    try:
+        return process.status() != "zombie"
+    except Exception:  # noqa: BLE001  (it ended meanwhile)
+        return False
+
+
+def _command_line(process) -> str:
+    try:
+        return " ".join(process.cmdline())[:80] or process.name()
+    except Exception:  # noqa: BLE001  (it ended meanwhile)
+        return "?"
+
+
+class FlagSuspicious(NbGraderPreprocessor):
+    """Mark a notebook ``flagged`` in the gradebook when :class:`TrustedExecute` found signs of tampering.
+
+    nbgrader's formgrader shows the flag; ``make grade`` prints it. A notebook with no
+    findings keeps whatever flag an instructor set by hand.
+    """
+
+    def preprocess(self, nb, resources):
+        flags = resources.get(FLAGS_KEY, {}).get("flags", [])
+        if flags:
+            info = resources["nbgrader"]
+            with Gradebook(info["db_url"]) as gradebook:
+                notebook = gradebook.find_submission_notebook(info["notebook"], info["assignment"], info["student"])
+                notebook.flagged = True
+                gradebook.db.commit()
+        return nb, resources
+

@@ -1,0 +1,246 @@
+"""Submissions that try to get points without the work, graded by real nbgrader.
+
+A class of one honest student, one untouched release and one student per kind of attack
+(``hostile_submissions.HOSTILE_KINDS``) is graded twice, by plain ``nbgrader autograde``
+and by ``make grade``'s command, each in a fresh copy of the course. Then:
+
+- each submission scores exactly what its honest work earns (0 where it did none), and
+  the honest students keep their scores;
+- every read or write outside a kernel's own folder failed, no connection reached the
+  grader's loopback, and no process a submission started outlived its notebook;
+- the course's files, the grader's checks and ``submitted/`` are byte-identical;
+- every notebook that attacked is flagged in the gradebook, and no honest one is.
+
+To show the attacks are real, the forging kinds are also graded by nbgrader's own in-kernel
+pipeline, where they score points they did not earn.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import threading
+import uuid
+from pathlib import Path
+
+import nbformat
+import psutil
+import pytest
+from nbgrader.api import Gradebook
+
+import autograder
+import grading_support as support
+from grading_support import ASSIGNMENT, NOTEBOOKS
+from hostile_submissions import FORGING, HOSTILE_KINDS, attack_cells
+
+pytestmark = pytest.mark.slow
+
+#: student -> kind. The honest students sort before and after the attackers, so that an
+#: attack on the gradebook would reach grades recorded before it.
+HONEST = {"aaron": "solution", "zora": "release"}
+HOSTILE = {f"h_{kind}": kind for kind in HOSTILE_KINDS}
+OTHER_STUDENT = "aaron"
+
+MARKER = f"gated-rnn-leftover-{uuid.uuid4().hex[:12]}"
+
+
+class Listener:
+    """A TCP server on the grader's loopback that counts the connections it accepts."""
+
+    def __init__(self):
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.connections = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                return
+            self.connections += 1
+            connection.close()
+
+    def close(self):
+        self.server.close()
+
+
+def expected_scores(student: str) -> dict[str, float]:
+    if student in HONEST:
+        return support.expected_scores(HONEST[student])
+    base = HOSTILE_KINDS[HOSTILE[student]][1]
+    return support.expected_scores(base)
+
+
+def attacked_notebooks(student: str) -> set[str]:
+    return set(HOSTILE_KINDS[HOSTILE[student]][2]) if student in HOSTILE else set()
+
+
+def make_hostile_class(root: Path, port: int, students: dict[str, str]) -> Path:
+    """A course with ``students``; an attacker on the release hands in only what it attacks."""
+    course = support.make_course(root)
+    for student, kind in students.items():
+        if kind in HOSTILE_KINDS:
+            _, base, _ = HOSTILE_KINDS[kind]
+            attacks = attack_cells(kind, course, MARKER, port, OTHER_STUDENT)
+            folder = support.make_submission(course, student, base, attacks)
+            if base == "release":  # an untouched notebook scores 0 without running; skip its cost
+                for name in set(NOTEBOOKS) - set(HOSTILE_KINDS[kind][2]):
+                    (folder / f"{name}.ipynb").unlink()
+        else:
+            support.make_submission(course, student, kind)
+    return course
+
+
+def course_files_digest(course: Path) -> dict[str, str]:
+    """Every file of the course but what grading writes (autograded/, the gradebook, logs)."""
+    digest = support.tree_digest(course)
+    return {
+        path: sha for path, sha in digest.items()
+        if not path.startswith(("autograded/", ".grade_class/")) and path not in ("gradebook.db", ".nbgrader.log")
+    }
+
+
+def flagged_notebooks(course: Path) -> set[tuple[str, str]]:
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        return {
+            (submission.student.id, notebook.name)
+            for submission in gradebook.assignment_submissions(ASSIGNMENT)
+            for notebook in submission.notebooks
+            if notebook.flagged
+        }
+
+
+def outputs_text(course: Path, student: str) -> str:
+    texts = []
+    for path in (course / "autograded" / student / ASSIGNMENT).glob("*.ipynb"):
+        for cell in nbformat.read(path, as_version=4).cells:
+            for output in cell.get("outputs", []):
+                texts.append(output.get("text", "") + output.get("evalue", ""))
+    return "\n".join(texts)
+
+
+class Graded:
+    """A hostile class graded one way, and what the grading left behind."""
+
+    def __init__(self, root: Path, how: str):
+        self.listener = Listener()
+        students = {**HONEST, **HOSTILE}
+        self.course = make_hostile_class(root, self.listener.port, students)
+        self.course_before = course_files_digest(self.course)
+        self.checks_before = support.tree_digest(Path(autograder.__file__).parent)
+        if how == "nbgrader":
+            self.result = support.autograde(self.course).result
+        else:
+            self.result = subprocess.run(
+                [sys.executable, "-m", "autograder.grade_class", ASSIGNMENT, "--workers", "2",
+                 "--cell-timeout", str(support.TEST_TIMEOUT)],
+                cwd=self.course, env=support.nbgrader_environment(), capture_output=True, text=True, check=False,
+            )
+        self.listener.close()
+        self.scores = support.read_scores(self.course)
+        self.flagged = flagged_notebooks(self.course)
+
+
+@pytest.fixture(scope="module", params=["nbgrader", "make grade"])
+def graded(request, tmp_path_factory):
+    return Graded(tmp_path_factory.mktemp("hostile"), request.param)
+
+
+def test_grading_finishes(graded):
+    assert graded.result.returncode == 0, graded.result.stdout[-3000:] + graded.result.stderr[-5000:]
+
+
+@pytest.mark.parametrize("student", [*HONEST, *HOSTILE])
+def test_each_submission_scores_exactly_its_honest_work(graded, student):
+    assert graded.scores[student] == expected_scores(student), (HOSTILE.get(student), graded.scores[student])
+
+
+def test_every_attacking_notebook_is_flagged_and_no_honest_one(graded):
+    attacked = {(student, name) for student in HOSTILE for name in attacked_notebooks(student)}
+    assert graded.flagged == attacked
+
+
+def test_flags_name_what_was_tried(graded):
+    def flags(student):
+        return "\n".join(
+            flag
+            for name in attacked_notebooks(student)
+            for flag in nbformat.read(graded.course / "autograded" / student / ASSIGNMENT / f"{name}.ipynb",
+                                      as_version=4).metadata["autograder"]["flags"]
+        )
+
+    assert "solutions/gated_rnn/2_gru8.ipynb" in flags("h_read_secrets")
+    assert "list" in flags("h_read_secrets") and "submitted" in flags("h_read_secrets")
+    assert "open database" in flags("h_write_gradebook")
+    assert "write" in flags("h_write_course") and "nbgrader_config.py" in flags("h_write_course")
+    assert "network" in flags("h_network")
+    assert "still running" in flags("h_background_process")
+    assert "in the student's kernel" in flags("h_forge_checks")
+
+
+def test_course_files_and_the_graders_checks_are_byte_identical(graded):
+    assert course_files_digest(graded.course) == graded.course_before
+    assert support.tree_digest(Path(autograder.__file__).parent) == graded.checks_before
+    printed = outputs_text(graded.course, "h_write_course")
+    assert "wrote" not in printed.replace("could not write", "") and "could open" not in printed
+
+
+def test_reads_outside_the_sandbox_fail(graded):
+    printed = outputs_text(graded.course, "h_read_secrets")
+    assert printed.count("could not read") == 3, printed
+    assert "BEGIN SOLUTION" not in printed and "check_test_rmse" not in printed
+
+
+def test_the_gradebook_attack_failed(graded):
+    printed = outputs_text(graded.course, "h_write_gradebook")
+    assert "could not rewrite the gradebook" in printed and "rewrote the gradebook" not in printed.replace(
+        "could not rewrite the gradebook", ""
+    )
+
+
+def test_no_connection_reached_the_graders_loopback(graded):
+    assert graded.listener.connections == 0
+    assert "no network" in outputs_text(graded.course, "h_network")
+
+
+def test_no_process_outlives_its_notebook(graded):
+    left = []
+    for process in psutil.process_iter(["cmdline"]):
+        if MARKER in (process.info["cmdline"] or []):
+            left.append(process.pid)
+    assert left == []
+
+
+def test_submissions_are_unchanged(graded):
+    before = {p: d for p, d in graded.course_before.items() if p.startswith("submitted/")}
+    after = {p: d for p, d in course_files_digest(graded.course).items() if p.startswith("submitted/")}
+    assert before == after and before
+
+
+def test_make_grade_lists_the_flags(graded):
+    if "grade_class" not in " ".join(graded.result.args):
+        pytest.skip("plain nbgrader prints no summary")
+    assert "Flagged for the instructor" in graded.result.stdout
+    for student in HOSTILE:
+        assert f"  {student}, " in graded.result.stdout, student
+
+
+# ---------------------------------------------------------------- the attacks are real
+
+
+@pytest.fixture(scope="module")
+def in_kernel_grading(tmp_path_factory):
+    """The forging kinds graded by nbgrader's own pipeline, which trusts the student's kernel."""
+    course = make_hostile_class(tmp_path_factory.mktemp("in_kernel"), 0, {f"h_{k}": k for k in FORGING})
+    support.grade_in_the_kernel(course)
+    support.autograde(course)
+    return support.read_scores(course)
+
+
+@pytest.mark.parametrize("kind", FORGING)
+def test_without_the_protections_each_forging_kind_scores_points_it_did_not_earn(in_kernel_grading, kind):
+    forged = sum(score or 0 for score in in_kernel_grading[f"h_{kind}"].values())
+    assert forged > 0, in_kernel_grading[f"h_{kind}"]
