@@ -23,18 +23,48 @@ STYLES = {
 COLORS = {name: style["color"] for name, style in STYLES.items()}
 
 
-def style(name: str, *, markevery: int | None = None) -> dict:
+def style(name: str, *, markevery=None, shade: float = 0.0) -> dict:
     """Keyword arguments for ``plt.plot`` of the model or baseline ``name``.
 
-    ``markevery`` thins the markers on long lines (``None`` draws one per point).
+    ``markevery`` thins the markers on long lines (``None`` draws one per point; matplotlib
+    also takes ``(start, every)``, which lets two lines put their markers at different places).
+    ``shade`` draws one setting of a sweep over the same model (for example three sizes of
+    its recurrent matrix) in a lighter (negative, -1 is white) or darker (positive, 1 is
+    black) tone of the model's colour, so the sweep still reads as that model.
 
     >>> style("GRU")["color"]
     '#0072B2'
+    >>> style("GRU", shade=0.5)["color"], style("GRU", shade=-0.5)["color"]
+    ('#003959', '#80b8d8')
     """
     try:
         keywords = dict(STYLES[name])
     except KeyError:
         raise ValueError(f"no style for {name!r}; choose one of {', '.join(STYLES)}") from None
+    if not -1 <= shade <= 1:
+        raise ValueError(f"shade must lie between -1 (white) and 1 (black), not {shade}")
+    if shade:
+        keywords["color"] = _mix(keywords["color"], "#000000" if shade > 0 else "#ffffff", abs(shade))
     if markevery is not None:
         keywords["markevery"] = markevery
     return keywords
+
+
+def reference_style(name: str) -> dict:
+    """A thin dotted line in the colour of ``name``, without markers.
+
+    For a prediction drawn beside a model's measured line (for example the gate value
+    raised to the power k beside a measured gradient profile).
+
+    >>> reference_style("LSTM")["color"], reference_style("LSTM")["marker"]
+    ('#009E73', None)
+    """
+    return {"color": style(name)["color"], "linestyle": (0, (1, 1.5)), "linewidth": 1.8, "marker": None}
+
+
+def _mix(color: str, other: str, weight: float) -> str:
+    """``color`` moved a fraction ``weight`` of the way towards ``other`` (both '#rrggbb')."""
+    mixed = [
+        round(int(color[i:i + 2], 16) * (1 - weight) + int(other[i:i + 2], 16) * weight) for i in (1, 3, 5)
+    ]
+    return "#" + "".join(f"{channel:02x}" for channel in mixed)

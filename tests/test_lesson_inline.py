@@ -121,6 +121,26 @@ def test_numpy_gru_step_reproduces_keras_and_the_swapped_blend_does_not(units, f
     assert np.abs(swapped - keras_output).max() > 1e-3
 
 
+# ---------------------------------------------------------------- lesson 1: BPTT by hand
+
+
+@pytest.mark.parametrize("units, features, steps", [(1, 1, 3), (6, 2, 20)])
+def test_simple_rnn_bptt_by_hand_equals_the_package_gradients(units, features, steps):
+    """Lesson 1's two-loop BPTT gives rnn_forecast.gradients' numbers (which tests/test_gradients.py checks against Keras)."""
+    from rnn_forecast.gradients import CellWeights, input_gradients
+
+    by_hand = inline_code("01_why_rnns_forget.ipynb", "simple_rnn_bptt")["simple_rnn_input_gradients"]
+    rng = np.random.default_rng(units)
+    weights = CellWeights(
+        "SimpleRNN", rng.normal(size=(features, units)), rng.normal(scale=0.4, size=(units, units)),
+        rng.normal(size=units), rng.normal(size=units),
+    )
+    x = rng.normal(size=(4, steps, features))
+    ours = by_hand(x, weights.kernel, weights.recurrent_kernel, weights.bias, weights.readout)
+    assert ours.shape == x.shape
+    assert np.allclose(ours, input_gradients(weights, x), rtol=1e-10, atol=1e-14)
+
+
 # ---------------------------------------------------------------- lesson 4: adding problem
 
 
