@@ -17,6 +17,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 .PHONY: setup sandbox run test lab bench constraints clean
 
 setup: $(INSTALLED)
+	@command -v bwrap >/dev/null || $(MAKE) --no-print-directory sandbox
 
 $(INSTALLED): requirements.txt constraints.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11, or run make PYTHON=/path/to/python3.11"; exit 1; }
@@ -24,7 +25,6 @@ $(INSTALLED): requirements.txt constraints.txt pyproject.toml
 	@echo "Installing the pinned packages into $(VENV) (log: $(VENV)/install.log) ..."
 	@$(BIN)/python -m pip install --disable-pip-version-check -r requirements.txt -c constraints.txt -e . > $(VENV)/install.log 2>&1 \
 		|| { tail -n 30 $(VENV)/install.log; echo "pip install failed: see $(VENV)/install.log"; exit 1; }
-	@command -v bwrap >/dev/null || $(MAKE) --no-print-directory sandbox
 	@touch $@
 
 # Grading runs student code inside bubblewrap (README, "What grading protects against").

@@ -69,7 +69,7 @@ INHERITED_ENVIRONMENT = ("LANG", "LC_", "TZ", "TF_", "OMP_", "KMP_", "MKL_", "OP
 INSTALL_HINT = (
     "Install bubblewrap: `sudo apt-get install bubblewrap` (Debian, Ubuntu), "
     "`sudo dnf install bubblewrap` (Fedora), `sudo pacman -S bubblewrap` (Arch); "
-    "`make setup` installs it when run as root on Debian."
+    "`make sandbox` installs it when run as root on Debian."
 )
 
 
