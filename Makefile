@@ -1,7 +1,8 @@
 # The course's commands. Each target sets up .venv first if it is missing or stale.
 #   make run    the main job: executes the course headless and prints a summary
 #   make test   every test (CI runs exactly this)
-#   make lab    JupyterLab on the lessons, for students
+#   make lab    JupyterLab for a student: own working folder, lessons, assignments
+#   make lab-instructor   JupyterLab for the instructor: the course, with Formgrader
 #   make bench  speed and accuracy figures
 PYTHON ?= python3.11
 VENV := .venv
@@ -14,7 +15,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup sandbox run test lab bench constraints clean
+.PHONY: setup sandbox run test lab lab-instructor screenshots bench constraints clean
 
 setup: $(INSTALLED)
 	@command -v bwrap >/dev/null || $(MAKE) --no-print-directory sandbox
@@ -43,9 +44,26 @@ run: setup
 test: setup
 	$(BIN)/python -m pytest
 
+# The student's view works in WORKSPACE (copies of the lessons, fetched assignments; ignored
+# by git); the instructor's serves the course directory with Formgrader. autograder/lab.py
+# writes each view's Jupyter configuration (README, "The assignment loop"). LAB_FLAGS go to
+# jupyter lab, e.g. LAB_FLAGS="--no-browser --port 8890".
 # Jupyter refuses to start as root unless told; containers often run as root.
+WORKSPACE ?= workspace
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: setup
-	$(BIN)/jupyter lab --ServerApp.default_url=/lab/tree/lessons $(if $(filter 0,$(shell id -u)),--allow-root)
+	$(BIN)/python -m autograder.lab student --workspace "$(WORKSPACE)" $(ALLOW_ROOT) $(LAB_FLAGS)
+
+lab-instructor: setup
+	$(BIN)/python -m autograder.lab instructor $(ALLOW_ROOT) $(LAB_FLAGS)
+
+# The browser test (Chromium driving both views) saves its screenshots in build/screenshots/;
+# this runs it and copies them to docs/screenshots/, which the README shows.
+SCREENSHOTS := student-start lesson-figure assignments validate formgrader
+screenshots: setup
+	$(BIN)/python -m pytest tests/test_browser.py
+	mkdir -p docs/screenshots
+	cp $(SCREENSHOTS:%=build/screenshots/%.png) docs/screenshots/
 
 bench: setup
 	$(BIN)/python benchmarks/models.py
@@ -53,20 +71,29 @@ bench: setup
 	$(BIN)/python benchmarks/grading.py
 	$(BIN)/python benchmarks/class_grading.py
 
-# Instructor commands (README, "For instructors: exercises and grading"). The repository
+# Instructor commands (README, "The assignment loop" and "For instructors"). The repository
 # root is the nbgrader course directory (nbgrader_config.py); student work stays out of git.
-#   make release    solutions/ -> exercises/ (commit it) and the assignment into gradebook.db
-#   make autograde  grade every submission under submitted/ (new ones; FORCE=1 regrades all)
-#   make grade      the same in parallel, with time and memory limits and a progress bar
-#   make feedback   feedback/ (HTML per student and notebook)
-#   make export     grades.csv
-#   make calibrate  retrain the reference solutions over 10 seeds -> autograder/calibration.json
+#   make release          solutions/ -> exercises/ (commit it), the assignment into gradebook.db,
+#                         and published to the exchange for students to fetch
+#   make collect          the students' latest submissions -> submitted/ (UPDATE=1: newer ones too)
+#   make autograde        grade every submission under submitted/ (new ones; FORCE=1 regrades all)
+#   make grade            the same in parallel, with time and memory limits and a progress bar
+#   make feedback         feedback/ (HTML per student and notebook)
+#   make release-feedback publish the feedback to the exchange for students to fetch
+#   make export           grades.csv
+#   make calibrate        retrain the reference solutions over 10 seeds -> autograder/calibration.json
 ASSIGNMENT := gated_rnn
 NBGRADER := $(BIN)/nbgrader
-.PHONY: release gradebook autograde grade feedback export calibrate
+.PHONY: release collect gradebook autograde grade feedback release-feedback export calibrate
 
 release: setup
 	$(NBGRADER) generate_assignment $(ASSIGNMENT) --force
+	$(NBGRADER) release_assignment $(ASSIGNMENT) --force
+
+# The exchange keeps every submission; without UPDATE=1 a student already collected is left
+# as collected (regrade with FORCE=1 after collecting newer ones).
+collect: setup
+	$(NBGRADER) collect $(ASSIGNMENT) $(if $(UPDATE),--update)
 
 # Grading needs the assignment (its tests, hidden ones included) in the gradebook; a
 # fresh clone has no gradebook, so it is registered first, from solutions/.
@@ -84,6 +111,9 @@ grade: gradebook
 
 feedback: setup
 	$(NBGRADER) generate_feedback $(ASSIGNMENT) $(if $(FORCE),--force)
+
+release-feedback: setup
+	$(NBGRADER) release_feedback $(ASSIGNMENT)
 
 export: setup
 	$(NBGRADER) export

@@ -4,6 +4,8 @@ Instructors run nbgrader through the Makefile (make release, autograde, feedback
 export); see "For instructors: exercises and grading" in the README.
 """
 
+import os
+
 c = get_config()  # noqa: F821  (provided by nbgrader when it loads this file)
 
 c.CourseDirectory.course_id = "gated-rnn"
@@ -11,6 +13,10 @@ c.CourseDirectory.source_directory = "solutions"  # instructor version, with sol
 c.CourseDirectory.release_directory = "exercises"  # student version, generated, committed
 # submitted/, autograded/, feedback/ and gradebook.db keep nbgrader's default places
 # (all in .gitignore: student work never goes into git).
+
+# The exchange, where `make release` publishes and students submit: exchange/ here (ignored by
+# git), or COURSE_EXCHANGE, for example a JupyterHub's shared exchange (README, "The assignment loop").
+c.Exchange.root = os.environ.get("COURSE_EXCHANGE") or os.path.join(os.path.dirname(__file__), "exchange")
 
 # A cell may run this long before nbgrader interrupts it and scores its tests 0. The
 # longest cell, training the stacked LSTM for 40 epochs, takes about 10 s on a 2-core

@@ -1,0 +1,165 @@
+"""The exercises' steps, and the one sentence a student reads when a step is not done yet.
+
+Every step of an exercise notebook stores its answer in a variable: the test cells below
+it read that variable, and so does the grader. When the variable is missing, Python's own
+message is ``NameError: name 'model' is not defined`` after a traceback; a beginner
+needs instead the step it belongs to and what to put there, for example
+
+    Step 1 is not done yet: build a model with one `keras.layers.GRU` layer of 8 units
+    using `build_model`, and store it in `model`.
+
+:data:`STEPS` holds those sentences as data, per notebook. Two users read it:
+
+- each exercise notebook's locked setup cell calls :func:`explain_unanswered_steps`, which
+  makes the student's kernel (IPython) show that sentence instead of a traceback, in the
+  notebook, in ``nbgrader validate``, in the *Validate* button's dialog and in feedback;
+- a grader outside the kernel calls :func:`missing_answer` to word its own verdict.
+
+This module imports neither TensorFlow nor IPython (the kernel hands itself in), so a
+grader can import it anywhere. Failures of the graded checks keep their exact messages;
+only their traceback is left out.
+"""
+
+from __future__ import annotations
+
+import linecache
+import textwrap
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of an exercise: its number in the notebook's headings, and what to do."""
+
+    number: int
+    task: str  # ends by naming the variable the answer goes into
+
+
+#: notebook name -> answer variable -> the step that stores it. The numbers are the
+#: notebooks' "## N." headings (a test checks them, and that every variable a graded test
+#: cell reads is here).
+STEPS: dict[str, dict[str, Step]] = {
+    "1_gates": {
+        "lstm_gates": Step(1, "write the names of the LSTM's three gates as a set of strings, and store it in `lstm_gates`"),
+        "gru_gates": Step(2, "write the names of the GRU's two gates as a set of strings, and store it in `gru_gates`"),
+        "gru32_parameters": Step(
+            3, "count the parameters of `GRU(32)` on one input feature, and store the number in `gru32_parameters`"
+        ),
+    },
+    "2_gru8": {
+        "model": Step(
+            1, "build a model with one `keras.layers.GRU` layer of 8 units using `build_model`, and store it in `model`"
+        ),
+        "trained": Step(
+            2, "train `model` on the training windows with `fit(model, train.x, train.y)`, and store what it returns in `trained`"
+        ),
+        "gru8_rmse": Step(3, "compute the model's test RMSE in index points, and store it in `gru8_rmse`"),
+    },
+    "3_stacked_lstm": {
+        "model": Step(
+            1,
+            "build a model with `keras.layers.LSTM(32, return_sequences=True)` then `keras.layers.LSTM(16)` "
+            "using `build_model`, and store it in `model`",
+        ),
+        "trained": Step(
+            2, "train `model` on the training windows with `fit(model, train.x, train.y)`, and store what it returns in `trained`"
+        ),
+        "stacked_rmse": Step(3, "compute the stack's test RMSE in index points, and store it in `stacked_rmse`"),
+    },
+}
+
+#: What a student reads when a cell still holds nbgrader's placeholder for an answer.
+STUB_LINE = "raise NotImplementedError()"
+STUB_NOT_REPLACED = "This step is not done yet: replace `raise NotImplementedError()` in this cell with your answer."
+
+#: The module whose failures are the graded checks' one-sentence verdicts.
+CHECKS_MODULE = "autograder.checks"
+
+#: Lines are wrapped to this width: ``nbgrader validate`` indents them by 4 and cuts every
+#: line longer than 87 characters with "...".
+WIDTH = 80
+
+
+def missing_answer(notebook: str, name: str) -> str | None:
+    """The sentence for a missing answer variable ``name`` of ``notebook``, or None.
+
+    None means ``name`` is not an answer of that notebook (a typo, or a variable of the
+    student's own), which deserves Python's own message.
+
+    >>> missing_answer("2_gru8", "model")
+    'Step 1 is not done yet: build a model with one `keras.layers.GRU` layer of 8 units using `build_model`, and store it in `model`.'
+    >>> missing_answer("2_gru8", "modle") is None
+    True
+    """
+    if notebook not in STEPS:
+        raise ValueError(f"unknown exercise notebook {notebook!r}; choose one of {', '.join(STEPS)}")
+    step = STEPS[notebook].get(name)
+    if step is None:
+        return None
+    return f"Step {step.number} is not done yet: {step.task}."
+
+
+def plain_message(notebook: str, error: BaseException) -> str | None:
+    """The one line to show instead of ``error``'s traceback, or None to keep the traceback.
+
+    - a missing answer variable: the step's sentence (:func:`missing_answer`);
+    - nbgrader's placeholder ``raise NotImplementedError()`` raised by the cell itself:
+      :data:`STUB_NOT_REPLACED`;
+    - a graded check's ``AssertionError``: ``AssertionError: <its message>``, unchanged.
+    """
+    if isinstance(error, NameError) and getattr(error, "name", None):
+        return missing_answer(notebook, error.name)
+    innermost = _innermost(error.__traceback__)
+    if innermost is None:
+        return None
+    frame, line = innermost
+    if isinstance(error, NotImplementedError) and _raised_by_placeholder(frame, line):
+        return STUB_NOT_REPLACED
+    if isinstance(error, AssertionError) and frame.f_globals.get("__name__") == CHECKS_MODULE:
+        return f"AssertionError: {error}"
+    return None
+
+
+def _innermost(traceback):
+    """The frame that raised, and the line it raised at (its own f_lineno may have moved on)."""
+    if traceback is None:
+        return None
+    while traceback.tb_next is not None:
+        traceback = traceback.tb_next
+    return traceback.tb_frame, traceback.tb_lineno
+
+
+def _raised_by_placeholder(frame, line: int) -> bool:
+    """True when a cell's own top-level code raised at a line holding only the placeholder."""
+    if frame.f_code.co_name != "<module>":
+        return False
+    return linecache.getline(frame.f_code.co_filename, line).strip() == STUB_LINE
+
+
+def explain_unanswered_steps(notebook: str, shell=None) -> None:
+    """Make this IPython kernel show :func:`plain_message` in place of those tracebacks.
+
+    Called by the locked setup cell of each exercise notebook. The exception itself is
+    unchanged (same type and message, the cell still fails and scores nothing); only what
+    is displayed is one sentence. Outside IPython (plain Python) it does nothing.
+    """
+    if notebook not in STEPS:
+        raise ValueError(f"unknown exercise notebook {notebook!r}; choose one of {', '.join(STEPS)}")
+    if shell is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return
+        shell = get_ipython()
+        if shell is None:
+            return
+
+    def show_plainly(shell, etype, value, tb, tb_offset=None):
+        message = plain_message(notebook, value)
+        if message is not None:
+            # IPython displays an exception's _render_traceback_() in place of its traceback.
+            lines = textwrap.wrap(message, WIDTH, break_long_words=False, break_on_hyphens=False)
+            value._render_traceback_ = lambda: lines
+        shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+
+    shell.set_custom_exc((NameError, NotImplementedError, AssertionError), show_plainly)

@@ -1,0 +1,109 @@
+"""The student's working folder and both views' configuration (autograder/lab.py), without a server.
+
+The servers themselves, in a browser, are ``test_browser.py``.
+"""
+
+import json
+import shutil
+
+import nbformat
+import pytest
+from traitlets.config.loader import PyFileConfigLoader
+
+from autograder import lab
+from grading_support import REPOSITORY_ROOT
+
+
+@pytest.fixture
+def course(tmp_path, monkeypatch):
+    """A course folder with the real nbgrader_config.py, two small lessons and data/README.md."""
+    directory = tmp_path / "course"
+    (directory / "lessons").mkdir(parents=True)
+    (directory / "data").mkdir()
+    shutil.copy2(REPOSITORY_ROOT / "nbgrader_config.py", directory)
+    (directory / "data" / "README.md").write_text("the data\n")
+    for number, title in [(1, "Lesson 1 — First"), (2, "Lesson 2 — Second")]:
+        notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(f"# {title}\n\nText.")])
+        nbformat.write(notebook, directory / "lessons" / f"0{number}_lesson.ipynb")
+    monkeypatch.setenv("COURSE_EXCHANGE", str(tmp_path / "shared-exchange"))
+    return lab.read_course(directory)
+
+
+def test_the_course_settings_come_from_nbgrader_config_and_the_exchange_from_the_environment(course, tmp_path, monkeypatch):
+    assert course.course_id == "gated-rnn"
+    assert course.exchange == tmp_path / "shared-exchange"
+    assert course.cell_timeout == 120
+    monkeypatch.delenv("COURSE_EXCHANGE")
+    assert lab.read_course(course.directory).exchange == course.directory / "exchange"
+
+
+def test_a_working_folder_holds_copies_of_the_lessons_a_start_page_and_the_exercises_folder(course, tmp_path):
+    workspace = tmp_path / "work"
+    assert lab.prepare_workspace(workspace, course) == []
+    for name in ("01_lesson.ipynb", "02_lesson.ipynb"):
+        assert (workspace / "lessons" / name).read_bytes() == (course.directory / "lessons" / name).read_bytes()
+    assert (workspace / "data" / "README.md").read_text() == "the data\n"
+    assert (workspace / lab.EXERCISES).is_dir()
+    start = (workspace / lab.START_PAGE).read_text()
+    assert "1. [Lesson 1 — First](lessons/01_lesson.ipynb)" in start
+    assert "2. [Lesson 2 — Second](lessons/02_lesson.ipynb)" in start
+
+
+def test_preparing_again_keeps_the_students_edits_and_updates_untouched_copies(course, tmp_path):
+    workspace = tmp_path / "work"
+    lab.prepare_workspace(workspace, course)
+    edited = workspace / "lessons" / "01_lesson.ipynb"
+    edited.write_text(edited.read_text().replace("Text.", "Text, with my notes."))
+    assert lab.prepare_workspace(workspace, course) == []
+    assert "my notes" in edited.read_text()
+
+    for name in ("01_lesson.ipynb", "02_lesson.ipynb"):  # the course publishes new versions
+        path = course.directory / "lessons" / name
+        path.write_text(path.read_text().replace("Text.", "New text."))
+    notes = lab.prepare_workspace(workspace, course)
+    assert "New text." in (workspace / "lessons" / "02_lesson.ipynb").read_text()  # untouched: updated
+    assert "New text." in edited.read_text()
+    kept = list((workspace / "lessons").glob("01_lesson.before-*.ipynb"))
+    assert len(kept) == 1 and "my notes" in kept[0].read_text()  # edited: kept beside it
+    assert notes == [f"lessons/01_lesson.ipynb: the course has a new version; your copy is kept as {kept[0].name}"]
+
+
+def test_a_working_folder_never_goes_inside_the_courses_own_files(course):
+    for place in (course.directory, course.directory / "lessons", course.directory / "solutions" / "mine"):
+        with pytest.raises(SystemExit, match="inside the course's own files"):
+            lab.prepare_workspace(place, course)
+
+
+def test_the_students_nbgrader_config_points_at_the_course_exchange_and_working_folder(course, tmp_path):
+    student_lab, _ = lab.student_lab(tmp_path / "work", course)
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(student_lab.config_dir)).load_config()
+    assert config.CourseDirectory.course_id == course.course_id
+    assert config.Exchange.root == str(course.exchange)
+    assert config.Exchange.assignment_dir == str(tmp_path / "work" / lab.EXERCISES)
+    assert config.Execute.timeout == course.cell_timeout
+    assert course.exchange.is_dir()  # created, so that the Assignments tab shows no error
+    assert student_lab.environment({})["JUPYTER_CONFIG_DIR"] == str(tmp_path / "work" / ".jupyter")
+    assert f"--ServerApp.root_dir={tmp_path / 'work'}" in student_lab.arguments
+    assert f"--LabApp.default_url=/lab/tree/{lab.START_PAGE}" in student_lab.arguments
+
+
+@pytest.mark.parametrize("view", sorted(lab.VIEWS))
+def test_each_view_switches_off_the_other_roles_nbgrader_parts(view, tmp_path):
+    lab.write_view_config(tmp_path, view)
+    server = json.loads((tmp_path / "jupyter_server_config.json").read_text())["ServerApp"]["jpserver_extensions"]
+    disabled = json.loads((tmp_path / "labconfig" / "page_config.json").read_text())["disabledExtensions"]
+    formgrader_on = view == "instructor"
+    assert server["nbgrader.server_extensions.formgrader"] is formgrader_on
+    assert ("@jupyter/nbgrader:formgrader" in disabled) is not formgrader_on
+    assert ("@jupyter/nbgrader:create-assignment" in disabled) is not formgrader_on
+    assert server["nbgrader.server_extensions.assignment_list"] is not formgrader_on
+    assert server["nbgrader.server_extensions.validate_assignment"] is True
+    assert "@jupyter/nbgrader:validate-assignment" not in disabled
+
+
+def test_the_students_own_lab_settings_survive_a_new_make_lab(tmp_path):
+    lab.write_view_config(tmp_path, "student")
+    settings = tmp_path / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    settings.write_text('{"fetchNews": "true"}\n')
+    lab.write_view_config(tmp_path, "student")
+    assert settings.read_text() == '{"fetchNews": "true"}\n'

@@ -1,0 +1,193 @@
+"""A step not done yet is named in one plain sentence (autograder/steps.py).
+
+The data is checked against the notebooks (every variable a graded test cell reads has a
+sentence, with the number of the step that stores it); the sentences are checked in a real
+IPython shell; and the real ``nbgrader validate`` is run on an untouched and a half-done
+exercise, which is what the *Validate* button runs too.
+"""
+
+import ast
+import re
+import subprocess
+import sys
+import textwrap
+
+import nbformat
+import pytest
+
+from autograder import steps
+from grading_support import ASSIGNMENT, NOTEBOOKS, REPOSITORY_ROOT, nbgrader_environment
+
+
+def solution(name):
+    return nbformat.read(REPOSITORY_ROOT / "solutions" / ASSIGNMENT / f"{name}.ipynb", as_version=4)
+
+
+def graded_code_cells(notebook):
+    return [c for c in notebook.cells if c.cell_type == "code" and c.metadata["nbgrader"].get("grade")]
+
+
+def step_of_each_cell(notebook):
+    """grade_id -> the number N of the "## N." heading the cell sits under (None before any)."""
+    number, found = None, {}
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            heading = re.match(r"## (\d+)\.", cell.source)
+            if heading:
+                number = int(heading.group(1))
+            elif cell.source.startswith("## "):
+                number = None
+        found[cell.metadata["nbgrader"]["grade_id"]] = number
+    return found
+
+
+def read_variable(source):
+    """The plain variable name a graded test cell hands to its check (the cell's one call)."""
+    calls = [node for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Call)]
+    assert len(calls) == 1 and isinstance(calls[0].args[0], ast.Name), source
+    return calls[0].args[0].id
+
+
+# ---------------------------------------------------------------- the data matches the notebooks
+
+
+def test_every_notebook_has_its_steps():
+    assert set(steps.STEPS) == set(NOTEBOOKS)
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_every_variable_a_visible_test_reads_has_the_sentence_of_the_step_that_stores_it(name):
+    notebook = solution(name)
+    step_of = step_of_each_cell(notebook)
+    answer_cells = {
+        c.metadata["nbgrader"]["grade_id"]: c.source
+        for c in notebook.cells
+        if c.cell_type == "code" and c.metadata["nbgrader"].get("solution")
+    }
+    for cell in graded_code_cells(notebook):
+        if "BEGIN HIDDEN TESTS" in cell.source:
+            continue
+        variable = read_variable(cell.source)
+        assert variable in steps.STEPS[name], (name, cell.metadata["nbgrader"]["grade_id"], variable)
+    for variable, step in steps.STEPS[name].items():
+        storing = [cell_id for cell_id, source in answer_cells.items() if re.search(rf"^{variable}\s*=", source, re.M)]
+        assert len(storing) == 1, (name, variable, storing)
+        assert step_of[storing[0]] == step.number, (name, variable, step_of[storing[0]], step.number)
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_each_sentence_names_its_step_and_where_the_answer_goes(name):
+    for variable, step in steps.STEPS[name].items():
+        sentence = steps.missing_answer(name, variable)
+        assert sentence.startswith(f"Step {step.number} is not done yet: ")
+        assert sentence.endswith(f" in `{variable}`.")
+        assert re.sub(r"`[^`]*`", "code", sentence).count(".") == 1, sentence  # one sentence
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_the_setup_cell_installs_the_sentences_for_its_own_notebook(name):
+    setup = next(c for c in solution(name).cells if c.metadata["nbgrader"]["grade_id"].endswith("_setup"))
+    assert setup.metadata["nbgrader"]["locked"]
+    assert f'explain_unanswered_steps("{name}")' in setup.source
+
+
+def test_a_name_that_is_not_an_answer_keeps_pythons_message():
+    assert steps.missing_answer("2_gru8", "modle") is None
+    with pytest.raises(ValueError, match="unknown exercise notebook 'gru8'"):
+        steps.missing_answer("gru8", "model")
+
+
+# ---------------------------------------------------------------- in a real IPython shell
+
+
+def run_in_ipython(cells):
+    """Run ``cells`` in a fresh IPython shell in a subprocess; returns what it printed."""
+    program = textwrap.dedent(
+        """
+        import sys
+        from IPython.testing.globalipapp import start_ipython
+        shell = start_ipython()
+        for cell in sys.argv[1:]:
+            shell.run_cell(cell, store_history=True)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program, *cells],
+        capture_output=True, text=True, timeout=120, env=nbgrader_environment(), check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout + result.stderr
+
+
+def flat(text):
+    """``text`` with every run of whitespace as one space (the sentences are wrapped)."""
+    return " ".join(text.split())
+
+
+def test_ipython_shows_one_sentence_for_a_missing_answer_and_keeps_other_tracebacks():
+    printed = run_in_ipython([
+        'from autograder.steps import explain_unanswered_steps\nexplain_unanswered_steps("2_gru8")',
+        "print(model)",
+        "# YOUR CODE HERE\nraise NotImplementedError()",
+        "print(modle)",
+        "1 / 0",
+    ])
+    assert steps.missing_answer("2_gru8", "model") in flat(printed)
+    assert steps.STUB_NOT_REPLACED in flat(printed)
+    assert "Traceback" in printed and "NameError: name 'modle' is not defined" in printed
+    assert "ZeroDivisionError" in printed
+    assert printed.count("Traceback") == 2, printed  # only the typo and the division
+
+
+def test_a_failed_check_shows_its_exact_message_without_the_traceback():
+    printed = run_in_ipython([
+        'from autograder.steps import explain_unanswered_steps\nexplain_unanswered_steps("1_gates")',
+        'from autograder.checks import check_gates\ncheck_gates({"forget", "input"}, "LSTM")',
+    ])
+    assert "AssertionError: expected the LSTM's 3 gates (any case and order), found forget and input" in flat(printed)
+    assert "Traceback" not in printed and "checks.py" not in printed
+
+
+# ---------------------------------------------------------------- nbgrader validate, as a student runs it
+
+
+def validate(notebook_path):
+    result = subprocess.run(
+        [str(REPOSITORY_ROOT / ".venv" / "bin" / "nbgrader"), "validate", notebook_path.name],
+        cwd=notebook_path.parent, env=nbgrader_environment(), capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def the_errors(report):
+    """What nbgrader validate printed under each "The error was:"."""
+    return [block.split("\n\n")[0] for block in report.split("The error was:\n\n")[1:]]
+
+
+@pytest.mark.slow
+def test_validate_names_each_unanswered_step_in_plain_sentences(tmp_path):
+    untouched = tmp_path / "2_gru8.ipynb"
+    untouched.write_bytes((REPOSITORY_ROOT / "exercises" / ASSIGNMENT / "2_gru8.ipynb").read_bytes())
+    report = validate(untouched)
+    errors = the_errors(report)
+    step_1 = textwrap.wrap(steps.missing_answer("2_gru8", "model"), steps.WIDTH)
+    assert errors[:4] == ["\n".join("    " + line for line in step_1)] * 4, report
+    assert errors[4:] == ["    You did not provide a response."], report  # the written answer
+    assert "Traceback" not in report and "NameError" not in report
+
+
+@pytest.mark.slow
+def test_validate_on_a_half_done_notebook_shows_the_checks_exact_message(tmp_path):
+    notebook = nbformat.read(REPOSITORY_ROOT / "exercises" / ASSIGNMENT / "2_gru8.ipynb", as_version=4)
+    build = next(c for c in notebook.cells if c.metadata["nbgrader"]["grade_id"] == "ex2_build_answer")
+    build.source = build.source.replace("# YOUR CODE HERE\nraise NotImplementedError()", "model = build_model(keras.layers.GRU(8))")
+    half_done = tmp_path / "2_gru8.ipynb"
+    nbformat.write(notebook, half_done)
+    report = validate(half_done)
+    assert "VALIDATION FAILED ON 2 CELL(S)!" in report, report
+    assert the_errors(report)[0] == (
+        "    AssertionError: expected a trained model, found that its optimizer has taken 0\n"
+        "    steps (was fit called?)"
+    ), report
+    assert "Traceback" not in report and "Step 1" not in report
