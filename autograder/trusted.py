@@ -337,12 +337,13 @@ class TrustedExecute(SandboxedExecute):
         cell.outputs = outputs
 
     def _judge(self, calls: list[dict], answers: dict) -> Verdict:
+        notebook = self.resources.get("nbgrader", {}).get("notebook", "")
         try:
-            return self._verifier.judge(calls, answers)
+            return self._verifier.judge(calls, answers, notebook)
         except VerifierFailed as failure:
             self.log.warning("The verifier failed (%s); starting a new one.", failure)
             self._verifier = self._get_verifier()
-            return self._verifier.judge(calls, answers)
+            return self._verifier.judge(calls, answers, notebook)
 
 
 def _failure(message: str):

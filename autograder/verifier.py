@@ -10,7 +10,7 @@ function of :mod:`autograder.checks` that the test cell calls, with the same arg
 So the student sees the same sentence in the verdict as in their own run of the cell.
 
 The protocol is one JSON object per line on standard input and output. A request:
-``{"calls": [{"function": "check_units", "args": [{"answer": "model"}, {"value": 8}],
+``{"notebook": "2_gru8", "calls": [{"function": "check_units", "args": [{"answer": "model"}, {"value": 8}],
 "kwargs": {}}], "answers": {"model": <hand-over>}}``; the reply: ``{"passed": bool,
 "message": str, "notes": [str]}``, where notes are reasons for the instructor to look
 (a test error far better than every honest calibrated run).
@@ -35,7 +35,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import handover
+from autograder import handover, steps
 
 #: The functions of autograder.checks a test cell may call; nothing else is ever called.
 TRUSTED_CHECKS = (
@@ -118,8 +118,10 @@ def load_keras_file(data: bytes):
             return keras.saving.load_model(path, safe_mode=True, compile=False)
 
 
-def missing_answer_sentence(name: str) -> str:
-    return f"`{name}` is not defined: answer that step and store the result in `{name}`"
+def missing_answer_sentence(notebook: str, name: str) -> str:
+    """What the student reads for an answer that was never stored (the exercises' own steps)."""
+    sentence = steps.missing_answer(notebook, name) if notebook in steps.STEPS else None
+    return sentence or f"`{name}` is not defined: answer that step and store the result in `{name}`."
 
 
 def model_fingerprint(data: bytes) -> str:
@@ -137,14 +139,15 @@ def model_fingerprint(data: bytes) -> str:
 class AnswerBook:
     """The handed-over answers of one request, decoded once; models loaded once per file."""
 
-    def __init__(self, answers: dict, models: dict):
+    def __init__(self, notebook: str, answers: dict, models: dict):
+        self.notebook = notebook
         self.answers = answers
         self.models = models  # model_fingerprint -> loaded model, kept across requests
 
     def value(self, name: str):
         tagged = self.answers.get(name, handover.MISSING)
         if tagged == handover.MISSING:
-            raise AssertionError(missing_answer_sentence(name))
+            raise AssertionError(missing_answer_sentence(self.notebook, name))
         value = handover.decode(tagged)
         if isinstance(value, handover.KerasFile):
             key = model_fingerprint(value.data)
@@ -171,7 +174,7 @@ def judge(request: dict, models: dict) -> Verdict:
     """Run every check call of ``request`` on its handed-over answers."""
     from autograder import checks
 
-    book = AnswerBook(request.get("answers") or {}, models)
+    book = AnswerBook(str(request.get("notebook", "")), request.get("answers") or {}, models)
     notes: list[str] = []
     for call in request.get("calls", []):
         function = call.get("function")
@@ -260,15 +263,16 @@ class Verifier:
         self._stderr.seek(0)
         return self._stderr.read()[-2000:].decode(errors="replace")
 
-    def judge(self, calls: list[dict], answers: dict, timeout: float = REQUEST_TIMEOUT) -> Verdict:
-        """The verdict on ``calls`` with the handed-over ``answers``."""
+    def judge(self, calls: list[dict], answers: dict, notebook: str = "", timeout: float = REQUEST_TIMEOUT) -> Verdict:
+        """The verdict on ``calls`` with the handed-over ``answers`` of ``notebook``."""
         deadline = time.monotonic() + timeout
         try:
             if not self._ready:
                 self._ready = self._read_line(deadline + 120) == {"ready": True}
                 if not self._ready:
                     raise OSError(f"the verifier did not start: {self.errors()}")
-            self.process.stdin.write((json.dumps({"calls": calls, "answers": answers}) + "\n").encode())
+            request = {"notebook": notebook, "calls": calls, "answers": answers}
+            self.process.stdin.write((json.dumps(request) + "\n").encode())
             self.process.stdin.flush()
             reply = self._read_line(deadline)
         except (OSError, ValueError) as error:

@@ -16,7 +16,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder import checks, handover, sandbox, verifier
+from autograder import checks, handover, sandbox, steps, verifier
 from autograder.trusted import CheckCall, UnverifiableTestCell, parse_test_cell
 from grading_support import ASSIGNMENT, AUTOGRADED, NOTEBOOKS, REPOSITORY_ROOT
 from rnn_forecast.models import build_model
@@ -114,10 +114,11 @@ def test_the_verdict_says_what_the_check_says_in_the_kernel():
 
 
 def test_a_missing_answer_fails_with_a_plain_sentence():
-    request = {"calls": [{"function": "check_gates", "args": [{"answer": "lstm_gates"}, {"value": "LSTM"}]}],
+    request = {"notebook": "1_gates",
+               "calls": [{"function": "check_gates", "args": [{"answer": "lstm_gates"}, {"value": "LSTM"}]}],
                "answers": {"lstm_gates": handover.MISSING}}
     verdict = verifier.judge(request, {})
-    assert not verdict.passed and "lstm_gates" in verdict.message and "Traceback" not in verdict.message
+    assert not verdict.passed and verdict.message == steps.missing_answer("1_gates", "lstm_gates")
 
 
 def test_only_the_course_checks_can_be_called():
