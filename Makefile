@@ -14,7 +14,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup run test lab bench constraints clean
+.PHONY: setup run test lab bench memory-horizon constraints clean
 
 setup: $(INSTALLED)
 
@@ -41,6 +41,11 @@ bench: setup
 	$(BIN)/python benchmarks/notebooks.py
 	$(BIN)/python benchmarks/grading.py
 	$(BIN)/python benchmarks/class_grading.py
+
+# Lesson 4's memory horizon: the adding problem at several lengths, 3 cells, 5 seeds (about a
+# quarter of an hour on 2 cores). Rewrites results/memory_horizon.json, which lesson 4 plots.
+memory-horizon: setup
+	$(BIN)/python -m rnn_forecast.memory_horizon
 
 # Instructor commands (README, "For instructors: exercises and grading"). The repository
 # root is the nbgrader course directory (nbgrader_config.py); student work stays out of git.

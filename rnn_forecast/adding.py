@@ -22,7 +22,7 @@ TEST_SEQUENCES = 500
 UNITS = 32
 LEARNING_RATE = 1e-2
 BATCH_SIZE = 32
-EPOCHS = 15
+EPOCHS = 20
 
 
 def adding_problem(n: int, steps: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

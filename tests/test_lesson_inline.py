@@ -146,7 +146,7 @@ def test_numpy_gru_step_reproduces_keras_and_the_swapped_blend_does_not(units, f
 
 
 def test_adding_problem_has_two_markers_one_per_half_and_sums_them():
-    adding_problem = inline_code("04_where_gates_win.ipynb", "adding_problem")["adding_problem"]
+    adding_problem = inline_code("04_where_gates_win.ipynb", "adding_problem", {"np": np})["adding_problem"]
     x, y = adding_problem(300, 50, np.random.default_rng(0))
     assert x.shape == (300, 50, 2) and y.shape == (300,) and x.dtype == np.float32
     values, markers = x[..., 0], x[..., 1]
@@ -154,8 +154,38 @@ def test_adding_problem_has_two_markers_one_per_half_and_sums_them():
     assert (markers[:, :25].sum(axis=1) == 1).all() and (markers[:, 25:].sum(axis=1) == 1).all()
     assert ((values >= 0) & (values < 1)).all()
     assert np.allclose(y, (values * markers).sum(axis=1))
-    again, _ = adding_problem(300, 50, np.random.default_rng(0))
-    assert np.array_equal(x, again)
+
+
+@pytest.mark.parametrize("steps", [7, 50])
+def test_adding_problem_in_the_lesson_is_the_packages(steps):
+    """Lesson 4 trains on its own copy; the memory-horizon experiment on the package's: the same data."""
+    from rnn_forecast import adding
+
+    adding_problem = inline_code("04_where_gates_win.ipynb", "adding_problem", {"np": np})["adding_problem"]
+    ours = adding_problem(200, steps, np.random.default_rng(steps))
+    theirs = adding.adding_problem(200, steps, np.random.default_rng(steps))
+    for mine, package in zip(ours, theirs):
+        assert mine.dtype == package.dtype
+        np.testing.assert_array_equal(mine, package)
+
+
+@pytest.mark.parametrize("cell", ["SimpleRNN", "GRU", "LSTM"])
+def test_adding_model_in_the_lesson_is_the_packages(cell):
+    import keras
+
+    from rnn_forecast import adding
+    from rnn_forecast.models import CELLS, set_seed
+
+    adding_model = inline_code("04_where_gates_win.ipynb", "adding_model", {"keras": keras})["adding_model"]
+    set_seed(1)
+    ours = adding_model(CELLS[cell](32), 20)
+    set_seed(1)
+    theirs = adding.build_adding_model(cell, 20)
+    assert [unnamed(layer.get_config()) for layer in ours.layers] == [unnamed(layer.get_config()) for layer in theirs.layers]
+    for mine, package in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_array_equal(mine, package)
+    assert unnamed(ours.optimizer.get_config()) == unnamed(theirs.optimizer.get_config())
+    assert ours.loss == theirs.loss == "mse"
 
 
 # ---------------------------------------------------------------- every lesson
