@@ -20,6 +20,7 @@ import platform
 import re
 import sys
 import time
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -65,7 +66,10 @@ def run(lengths=LENGTHS, seeds=SEEDS, epochs: int = adding.EPOCHS, train_sequenc
             Path(models_dir).mkdir(parents=True, exist_ok=True)
             for cell in cells:
                 path = saved_model_path(cell, models_dir)
-                trained.models[cell, SAVED_SEED].save_weights(path)
+                with warnings.catch_warnings():
+                    # Keras 3.15 writes HDF5 through an __array__ that NumPy 2 deprecates; harmless.
+                    warnings.filterwarnings("ignore", "__array__ implementation doesn't accept a copy", DeprecationWarning)
+                    trained.models[cell, SAVED_SEED].save_weights(path)
                 saved[cell] = path.name
         by_length.append({
             "steps": steps,
