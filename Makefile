@@ -42,8 +42,8 @@ bench: setup
 	$(BIN)/python benchmarks/grading.py
 	$(BIN)/python benchmarks/class_grading.py
 
-# Lesson 4's memory horizon: the adding problem at several lengths, 3 cells, 5 seeds (about a
-# quarter of an hour on 2 cores). Rewrites results/memory_horizon.json, which lesson 4 plots.
+# Lesson 4's memory horizon: the adding problem at several lengths, 3 cells, 5 seeds (about 25
+# minutes on 2 cores). Rewrites results/memory_horizon.json and the models lesson 4 opens.
 memory-horizon: setup
 	$(BIN)/python -m rnn_forecast.memory_horizon
 

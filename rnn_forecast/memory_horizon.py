@@ -5,7 +5,7 @@ LSTM on the adding problem (:mod:`rnn_forecast.adding`, the settings of lesson 4
 sequence length, with several seeds, and writes every model's held-out error after every epoch,
 the two trivial baselines and the settings of the run (versions, seeds, lengths, epochs, date,
 machine) to ``results/memory_horizon.json``. Lesson 4 loads that file with :func:`load_results`
-and plots it: the experiment takes too long to run inside a lesson (about half an hour on 2
+and plots it: the experiment takes too long to run inside a lesson (about 25 minutes on 2
 cores). It also saves the weights of the seed-0 models trained at lesson 4's length
 (``results/memory_horizon_models/``), which lesson 4 loads to look at their gates.
 """
