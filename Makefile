@@ -15,7 +15,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup sandbox run test lab lab-instructor screenshots bench constraints clean
+.PHONY: setup sandbox run test lab lab-instructor screenshots bench memory-horizon constraints clean
 
 setup: $(INSTALLED)
 	@command -v bwrap >/dev/null || $(MAKE) --no-print-directory sandbox
@@ -70,6 +70,11 @@ bench: setup
 	$(BIN)/python benchmarks/notebooks.py
 	$(BIN)/python benchmarks/grading.py
 	$(BIN)/python benchmarks/class_grading.py
+
+# Lesson 4's memory horizon: the adding problem at several lengths, 3 cells, 5 seeds (about 25
+# minutes on 2 cores). Rewrites results/memory_horizon.json and the models lesson 4 opens.
+memory-horizon: setup
+	$(BIN)/python -m rnn_forecast.memory_horizon
 
 # Instructor commands (README, "The assignment loop" and "For instructors"). The repository
 # root is the nbgrader course directory (nbgrader_config.py); student work stays out of git.

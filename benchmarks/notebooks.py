@@ -1,9 +1,12 @@
-"""Wall time of each lesson notebook, executed headless, and of the whole lesson set.
+"""Wall time of the lesson notebooks, against one reference fit measured in the same run.
 
 Run with ``make bench`` (or ``.venv/bin/python benchmarks/notebooks.py``). Each notebook runs
 in a fresh kernel, kernel start-up included, exactly as ``make run`` runs it; the executed
-copies go to a temporary folder and are thrown away. The load average is printed next to the
-times, because other work on the machine slows training down. Figures are printed, never
+copies go to a temporary folder and are thrown away. Machines differ several-fold, so the
+figure that travels is a ratio: the whole set of lessons divided by one reference fit, a
+``SimpleRNN(32)`` trained 40 epochs on the course's scale-free S&P 500 windows, timed just
+before and just after the lessons (their mean is the unit; both are printed, as is the load
+average, because other work on the machine slows training down). Figures are printed, never
 asserted: speed belongs to the machine.
 """
 
@@ -14,6 +17,9 @@ import tempfile
 import time
 
 import rnn_forecast  # noqa: F401  (quiets TensorFlow before anything imports it)
+from rnn_forecast import to_scale_free
+from rnn_forecast.comparison import course_split
+from rnn_forecast.models import build_cell_model, fit, set_seed
 from rnn_forecast.notebooks import execute_notebook, lesson_notebooks
 
 
@@ -22,18 +28,33 @@ def load() -> str:
     return f"load average {one:.1f} (1 min), {five:.1f} (5 min)"
 
 
+def reference_fit_seconds() -> float:
+    """One SimpleRNN(32), 40 epochs, batch 32, on the 721 scale-free training windows."""
+    split = course_split()
+    train = to_scale_free(split.x_train, split.y_train)
+    set_seed(0)
+    return fit(build_cell_model("SimpleRNN"), train.x, train.y).seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.parse_args()
     notebooks = lesson_notebooks()
     print(f"Lessons: {len(notebooks)} notebooks, executed one after another, "
           f"{os.cpu_count()} cores, {platform.machine()}; {load()} before")
+    before = reference_fit_seconds()
+    print(f"  reference fit before: SimpleRNN(32), 40 epochs on the S&P windows {before:6.1f} s")
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as scratch:
         for path in notebooks:
             executed = execute_notebook(path, scratch)
             print(f"  {path.name:<32} {executed.seconds:6.1f} s")
-    print(f"  {'all lessons':<32} {time.perf_counter() - started:6.1f} s   ({load()} after)")
+    lessons = time.perf_counter() - started
+    print(f"  {'all lessons':<32} {lessons:6.1f} s   ({load()} after)")
+    after = reference_fit_seconds()
+    print(f"  reference fit after:  {after:6.1f} s")
+    unit = (before + after) / 2
+    print(f"  all lessons / reference fit = {lessons:.1f} s / {unit:.1f} s = {lessons / unit:.1f} fits' worth")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from rnn_forecast.data import (  # noqa: E402  (TensorFlow must be quieted first
     describe_series,
     load_monthly_series,
 )
-from rnn_forecast.metrics import mae, naive_forecast, rmse  # noqa: E402
+from rnn_forecast.metrics import drift_forecast, mae, mean_growth, naive_forecast, rmse  # noqa: E402
 from rnn_forecast.windows import (  # noqa: E402
     TEST_WINDOWS,
     WINDOW,
@@ -34,10 +34,12 @@ __all__ = [
     "WINDOW",
     "chronological_split",
     "describe_series",
+    "drift_forecast",
     "from_scale_free",
     "load_monthly_series",
     "mae",
     "make_windows",
+    "mean_growth",
     "naive_forecast",
     "quiet_tensorflow",
     "rmse",

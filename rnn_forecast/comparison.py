@@ -1,4 +1,4 @@
-"""The three-way comparison: SimpleRNN, GRU and LSTM against the naive forecast.
+"""The three-way comparison: SimpleRNN, GRU and LSTM against the naive and drift forecasts.
 
 Used by the main job (``make run``), the benchmark (``make bench``) and the lessons, so
 that all of them report numbers from the same recipe.
@@ -13,11 +13,12 @@ import numpy as np
 import pandas as pd
 
 from rnn_forecast.data import load_monthly_series
-from rnn_forecast.metrics import mae, naive_forecast, rmse
+from rnn_forecast.metrics import drift_forecast, mae, mean_growth, naive_forecast, rmse
 from rnn_forecast.models import CELLS, EPOCHS, build_cell_model, fit, predict, set_seed
 from rnn_forecast.windows import Split, chronological_split, from_scale_free, make_windows, to_scale_free
 
 NAIVE = "naive (next = this month)"
+DRIFT = "drift (this month x mean rise)"
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,12 @@ def naive_score(split: Split) -> Score:
     return Score(NAIVE, None, rmse(split.y_test, prediction), mae(split.y_test, prediction), 0.0, 0)
 
 
+def drift_score(split: Split) -> Score:
+    """Test errors of predicting this month times the training windows' mean monthly ratio."""
+    prediction = drift_forecast(split.x_test, mean_growth(split.x_train, split.y_train))
+    return Score(DRIFT, None, rmse(split.y_test, prediction), mae(split.y_test, prediction), 0.0, 0)
+
+
 def score_cell(cell: str, split: Split, seed: int, epochs: int = EPOCHS) -> Score:
     """Train ``cell`` (32 units) on scale-free windows and score it in index points."""
     set_seed(seed)
@@ -64,16 +71,20 @@ def score_cell(cell: str, split: Split, seed: int, epochs: int = EPOCHS) -> Scor
 
 
 def compare(seeds=(0,), cells=tuple(CELLS), epochs: int = EPOCHS, split: Split | None = None):
-    """Score every cell for every seed; returns the naive score and the list of cell scores."""
+    """Score every cell for every seed, one after another with :func:`~rnn_forecast.models.fit`.
+
+    Returns the baselines' scores (naive, drift) and the list of cell scores.
+    """
     split = split if split is not None else course_split()
     scores = [score_cell(cell, split, seed, epochs) for seed in seeds for cell in cells]
-    return naive_score(split), scores
+    return [naive_score(split), drift_score(split)], scores
 
 
-def comparison_table(naive: Score, scores: list[Score]) -> pd.DataFrame:
+def comparison_table(baselines: Score | list[Score], scores: list[Score]) -> pd.DataFrame:
     """One row per model: median, min and max over seeds of test RMSE, MAE and fit time.
 
-    With a single seed the three coincide, and the table shows each value once.
+    The baselines (one score or a list: naive, drift) come last. With a single seed median,
+    min and max coincide, and the table shows each value once.
     """
     rows = []
     for name in dict.fromkeys(score.name for score in scores):
@@ -88,16 +99,17 @@ def comparison_table(naive: Score, scores: list[Score]) -> pd.DataFrame:
                 **_spread("fit s", [s.fit_seconds for s in mine]),
             }
         )
-    rows.append(
-        {
-            "model": naive.name,
-            "parameters": 0,
-            "seeds": np.nan,
-            **_spread("RMSE", [naive.rmse]),
-            **_spread("MAE", [naive.mae]),
-            **_spread("fit s", [0.0]),
-        }
-    )
+    for baseline in [baselines] if isinstance(baselines, Score) else baselines:
+        rows.append(
+            {
+                "model": baseline.name,
+                "parameters": 0,
+                "seeds": np.nan,
+                **_spread("RMSE", [baseline.rmse]),
+                **_spread("MAE", [baseline.mae]),
+                **_spread("fit s", [0.0]),
+            }
+        )
     table = pd.DataFrame(rows).set_index("model")
     if len({score.seed for score in scores}) == 1:
         # One seed: median, min and max coincide, so show the value once.

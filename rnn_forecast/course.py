@@ -1,7 +1,7 @@
 """The course's main job: ``python -m rnn_forecast.course`` (what ``make run`` calls).
 
 Prints what a student will see of the data and the three-way comparison of SimpleRNN,
-GRU and LSTM on scale-free windows, next to the naive forecast; then executes every lesson
+GRU and LSTM on scale-free windows, next to the naive and drift forecasts; then executes every lesson
 notebook headless into ``build/lessons/`` and saves its figures in ``build/figures/``.
 """
 
@@ -13,6 +13,7 @@ import time
 import rnn_forecast  # noqa: F401  (quiets TensorFlow before anything imports it)
 from rnn_forecast.comparison import compare, comparison_table, course_split
 from rnn_forecast.data import DATA_PATH, REPOSITORY_ROOT, describe_series, load_monthly_series
+from rnn_forecast.metrics import mean_growth
 from rnn_forecast.notebooks import execute_notebook, lesson_notebooks, save_figures
 
 BUILD_DIR = REPOSITORY_ROOT / "build"
@@ -36,8 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"      {len(split.x_train)} training and {len(split.x_test)} test windows of 12 months")
     print()
     print(f"Test errors in index points, scale-free windows, seed {args.seed}:")
-    naive, scores = compare(seeds=(args.seed,), split=split)
-    print_table(comparison_table(naive, scores))
+    baselines, scores = compare(seeds=(args.seed,), split=split)
+    print_table(comparison_table(baselines, scores))
+    print(f"drift = this month x {mean_growth(split.x_train, split.y_train):.4f}, the mean ratio next month / this month "
+          "of the training windows.")
+    print("A cell that beats naive by about as much as drift does has learnt the average rise, not a pattern.")
     print()
     if not args.no_lessons:
         run_lessons(BUILD_DIR / "lessons", BUILD_DIR / "figures")

@@ -17,6 +17,11 @@ STYLES = {
     "naive": {"color": "#555555", "linestyle": ":", "marker": "x"},
     "drift": {"color": "#CC79A7", "linestyle": (0, (5, 2, 1, 2)), "marker": "+"},
     "truth": {"color": "black", "linestyle": "-", "marker": None},
+    # Answers that need no model: the mean of the targets, and (adding problem, lesson 4)
+    # remembering only the recent marked value; the highest training target (lesson 3).
+    "mean": {"color": "black", "linestyle": "--", "marker": None},
+    "recent marker": {"color": "#D55E00", "linestyle": (0, (3, 1, 1, 1, 1, 1)), "marker": None},
+    "training maximum": {"color": "#999999", "linestyle": ":", "marker": None},
 }
 
 #: Model or baseline name -> its colour alone (bars, shaded spreads).

@@ -61,28 +61,49 @@ def test_windows_by_hand_on_the_course_data(series):
     assert np.array_equal(x_hand, x) and np.array_equal(y_hand, y)
 
 
-# ---------------------------------------------------------------- lesson 3: training loop
+# ---------------------------------------------------------------- lesson 3: the model in Keras
 
 
-def test_train_and_score_equals_the_package_comparison(split):
-    """The lesson's loop gives the very numbers comparison.score_cell gives (1 epoch, to be quick)."""
-    from rnn_forecast import comparison, models
+def keras_forecaster():
+    import keras
+
+    return inline_code("03_sp500_comparison.ipynb", "keras_forecaster", {"keras": keras})
+
+
+def unnamed(config: dict) -> dict:
+    return {key: value for key, value in config.items() if key != "name"}
+
+
+@pytest.mark.parametrize("cell", ["SimpleRNN", "GRU", "LSTM"])
+def test_keras_forecaster_builds_the_package_model(cell):
+    import keras
+
+    from rnn_forecast.models import CELLS, build_model
+
+    ours = keras_forecaster()["build_forecaster"](CELLS[cell](32))
+    theirs = build_model(CELLS[cell](32))
+    assert [type(layer) for layer in ours.layers] == [type(layer) for layer in theirs.layers]
+    assert [unnamed(layer.get_config()) for layer in ours.layers] == [unnamed(layer.get_config()) for layer in theirs.layers]
+    assert ours.input_shape == theirs.input_shape == (None, 12, 1)
+    assert type(ours.optimizer) is type(theirs.optimizer) is keras.optimizers.Adam
+    assert unnamed(ours.optimizer.get_config()) == unnamed(theirs.optimizer.get_config())
+    assert ours.loss == theirs.loss == "mse"
+
+
+@pytest.mark.parametrize("cell", ["SimpleRNN", "GRU"])
+def test_keras_forecaster_trains_like_the_package_fit(cell, split):
+    """Same seed, same data: the lesson's model.fit and the package's fit end with the same weights."""
+    from rnn_forecast.models import CELLS, build_model, fit, predict, set_seed
 
     train = rnn_forecast.to_scale_free(split.x_train, split.y_train)
-    test = rnn_forecast.to_scale_free(split.x_test, split.y_test)
-    namespace = {
-        "split": split, "train": train, "test": test, "Score": comparison.Score,
-        "set_seed": models.set_seed, "build_cell_model": models.build_cell_model, "fit": models.fit,
-        "predict": models.predict, "EPOCHS": models.EPOCHS, "rmse": rnn_forecast.rmse,
-        "mae": rnn_forecast.mae, "from_scale_free": rnn_forecast.from_scale_free,
-    }
-    train_and_score = inline_code("03_sp500_comparison.ipynb", "train_and_score", namespace)["train_and_score"]
-    ours, prediction = train_and_score("SimpleRNN", 0, epochs=1)
-    theirs = comparison.score_cell("SimpleRNN", split, 0, epochs=1)
-    assert (ours.name, ours.seed, ours.parameters) == (theirs.name, theirs.seed, theirs.parameters)
-    assert ours.rmse == pytest.approx(theirs.rmse, rel=1e-6)
-    assert ours.mae == pytest.approx(theirs.mae, rel=1e-6)
-    assert rnn_forecast.rmse(split.y_test, prediction) == pytest.approx(ours.rmse)
+    set_seed(3)
+    ours = keras_forecaster()["train_forecaster"](CELLS[cell](32), train.x, train.y, epochs=2)
+    set_seed(3)
+    theirs = build_model(CELLS[cell](32))
+    fit(theirs, train.x, train.y, epochs=2)
+    for mine, package in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_array_equal(mine, package)
+    np.testing.assert_array_equal(predict(ours, train.x), predict(theirs, train.x))
 
 
 # ---------------------------------------------------------------- lesson 2: NumPy cells
@@ -145,7 +166,7 @@ def test_simple_rnn_bptt_by_hand_equals_the_package_gradients(units, features, s
 
 
 def test_adding_problem_has_two_markers_one_per_half_and_sums_them():
-    adding_problem = inline_code("04_where_gates_win.ipynb", "adding_problem")["adding_problem"]
+    adding_problem = inline_code("04_where_gates_win.ipynb", "adding_problem", {"np": np})["adding_problem"]
     x, y = adding_problem(300, 50, np.random.default_rng(0))
     assert x.shape == (300, 50, 2) and y.shape == (300,) and x.dtype == np.float32
     values, markers = x[..., 0], x[..., 1]
@@ -153,8 +174,38 @@ def test_adding_problem_has_two_markers_one_per_half_and_sums_them():
     assert (markers[:, :25].sum(axis=1) == 1).all() and (markers[:, 25:].sum(axis=1) == 1).all()
     assert ((values >= 0) & (values < 1)).all()
     assert np.allclose(y, (values * markers).sum(axis=1))
-    again, _ = adding_problem(300, 50, np.random.default_rng(0))
-    assert np.array_equal(x, again)
+
+
+@pytest.mark.parametrize("steps", [7, 50])
+def test_adding_problem_in_the_lesson_is_the_packages(steps):
+    """Lesson 4 trains on its own copy; the memory-horizon experiment on the package's: the same data."""
+    from rnn_forecast import adding
+
+    adding_problem = inline_code("04_where_gates_win.ipynb", "adding_problem", {"np": np})["adding_problem"]
+    ours = adding_problem(200, steps, np.random.default_rng(steps))
+    theirs = adding.adding_problem(200, steps, np.random.default_rng(steps))
+    for mine, package in zip(ours, theirs):
+        assert mine.dtype == package.dtype
+        np.testing.assert_array_equal(mine, package)
+
+
+@pytest.mark.parametrize("cell", ["SimpleRNN", "GRU", "LSTM"])
+def test_adding_model_in_the_lesson_is_the_packages(cell):
+    import keras
+
+    from rnn_forecast import adding
+    from rnn_forecast.models import CELLS, set_seed
+
+    adding_model = inline_code("04_where_gates_win.ipynb", "adding_model", {"keras": keras})["adding_model"]
+    set_seed(1)
+    ours = adding_model(CELLS[cell](32), 20)
+    set_seed(1)
+    theirs = adding.build_adding_model(cell, 20)
+    assert [unnamed(layer.get_config()) for layer in ours.layers] == [unnamed(layer.get_config()) for layer in theirs.layers]
+    for mine, package in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_array_equal(mine, package)
+    assert unnamed(ours.optimizer.get_config()) == unnamed(theirs.optimizer.get_config())
+    assert ours.loss == theirs.loss == "mse"
 
 
 # ---------------------------------------------------------------- every lesson
