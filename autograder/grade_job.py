@@ -255,10 +255,12 @@ def run_limited(command, course: Path, environment, log: Path, limits: Limits, r
             stdout=output, stderr=output, stdin=subprocess.DEVNULL, start_new_session=True,
         )
         process = psutil.Process(child.pid)
+        kernel_peak = 0
         while True:
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
             if pid:
                 break
+            kernel_peak = max(kernel_peak, sum(_resident(kernel) for kernel in student_kernels(process)))
             now = time.perf_counter()
             if now > deadline:
                 timed_out = True
@@ -271,13 +273,32 @@ def run_limited(command, course: Path, environment, log: Path, limits: Limits, r
                 time.sleep(POLL)
     result.seconds = time.perf_counter() - started
     result.exit_code = child.returncode = os.waitstatus_to_exitcode(status)
-    # Linux reports the largest resident set among the process and the children it
-    # waited for: here the kernel, the process that runs the student's code.
-    result.peak_mib = usage.ru_maxrss / 1024
+    # The sandboxed kernel is no child nbgrader waits for, so Linux's peak of the waited-for
+    # processes misses it: the loop above samples the kernel's resident memory instead.
+    result.peak_mib = max(kernel_peak / 2**20, usage.ru_maxrss / 1024)
     return timed_out
 
 
 KERNEL_MODULES = ("ipykernel_launcher", "autograder.kernel_audit")
+
+
+def student_kernels(process: psutil.Process) -> list[psutil.Process]:
+    """The kernels running students' code among the processes nbgrader started."""
+    kernels = []
+    for child in safe_children(process):
+        try:
+            if child.cmdline()[1:3] in (["-m", module] for module in KERNEL_MODULES):
+                kernels.append(child)
+        except psutil.Error:
+            pass
+    return kernels
+
+
+def _resident(process: psutil.Process) -> int:
+    try:
+        return process.memory_info().rss
+    except psutil.Error:
+        return 0
 
 
 def interrupt_kernels(process: psutil.Process) -> None:
@@ -285,10 +306,9 @@ def interrupt_kernels(process: psutil.Process) -> None:
 
     Only the kernels: the sandbox around one, or the verifier, would simply stop.
     """
-    for child in safe_children(process):
+    for kernel in student_kernels(process):
         try:
-            if child.cmdline()[1:3] in (["-m", module] for module in KERNEL_MODULES):
-                child.send_signal(signal.SIGINT)
+            kernel.send_signal(signal.SIGINT)
         except psutil.Error:
             pass
 
