@@ -111,6 +111,7 @@ autograde: gradebook
 
 # The whole class in parallel, with limits and progress (README, "Grading a whole class").
 #   make grade GRADE_FLAGS="--workers 4 --timeout 600 --memory-limit 3072 --student ana"
+#   make grade GRADE_FLAGS="--scheduler tcp://HOST:8786"   on a Dask cluster ("Grading beyond one machine")
 grade: gradebook
 	$(BIN)/python -m autograder.grade_class $(ASSIGNMENT) $(GRADE_FLAGS)
 

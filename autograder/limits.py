@@ -6,11 +6,28 @@ gets a ``MemoryError`` in the offending cell instead of taking the machine down,
 nbgrader goes on to grade the cells after it. The command replaces this process
 (``exec``), so the caller's process id, wait status and resource usage are the command's.
 Linux enforces RLIMIT_DATA; macOS accepts it and ignores it.
+
+On Linux the command also dies with the grader that started it (the process named by
+``AUTOGRADER_GRADER_PID``): when a Dask worker dies mid-job and the student is regraded
+elsewhere, the first autograde must not live on and write to the gradebook as well.
 """
 
+import ctypes
 import os
 import resource
+import signal
 import sys
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_grader() -> None:
+    grader = os.environ.get("AUTOGRADER_GRADER_PID")
+    if sys.platform != "linux" or not grader:
+        return
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != int(grader):  # the grader died before the request took effect
+        os._exit(1)
 
 
 def main(argv: list[str]) -> None:
@@ -18,6 +35,7 @@ def main(argv: list[str]) -> None:
         sys.exit("usage: python -m autograder.limits MEBIBYTES -- COMMAND [ARGS...]")
     limit = int(argv[0]) * 2**20
     resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+    die_with_grader()
     os.execvp(argv[2], argv[2:])
 
 

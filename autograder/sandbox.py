@@ -162,7 +162,11 @@ def bwrap_prefix(view: SandboxView, writable: dict[str, int], environment: dict[
     ``writable`` maps each in-memory writable folder to its size limit in bytes.
     ``environment`` replaces the whole environment; ``workdir`` is the starting folder.
     """
+    # bubblewrap's own first process is PID 1 inside the sandbox, and its environment can be
+    # read there (/proc/1/environ): it must start with none, or the grader's secrets show.
+    cleared = ["/usr/bin/env", "-i"] if environment is not None else []
     args = [
+        *cleared,
         bwrap_path() or "bwrap",
         "--die-with-parent",  # the grader dies, the sandbox dies
         "--new-session",  # no access to the grader's terminal (TIOCSTI)

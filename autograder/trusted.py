@@ -41,7 +41,7 @@ from nbgrader import utils
 from nbgrader.api import Gradebook
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Bool
+from traitlets import Bool, List, Unicode
 
 from autograder import handover, sandbox
 from autograder.verifier import Verdict, Verifier, VerifierFailed
@@ -182,6 +182,11 @@ class SandboxedExecute(Execute):
         help="Run student kernels (and the verifier) without the sandbox. Unsafe: student code "
         "can read the solutions and rewrite course files. Warned about on every run.",
     ).tag(config=True)
+    audited_folders = List(
+        Unicode(),
+        help="Folders besides the course folder whose access the kernel's audit hook reports: the "
+        "instructor's course folder when a grading job grades a copy of the submission elsewhere.",
+    ).tag(config=True)
 
     def preprocess(self, nb, resources, km=None):
         self._course_root = Path(CourseDirectory(config=self.config).root).resolve()
@@ -210,7 +215,7 @@ class SandboxedExecute(Execute):
             kernel_name=self.kernel_name or self.nb.metadata.get("kernelspec", {}).get("name", "python3"),
             config=self.config,
             course_root=str(self._course_root),
-            audit_protected=[str(self._course_root)],
+            audit_protected=[str(self._course_root), *self.audited_folders],
         )
         return self.km
 

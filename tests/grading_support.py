@@ -320,14 +320,15 @@ def autograde(course: Path, student: str | None = None, *, timeout: int = TEST_T
     return Grading(course, result, seconds, before, tree_digest(course / "submitted"), read_scores(course))
 
 
-def read_scores(course: Path) -> dict[str, dict[str, float | None]]:
-    """student -> {grade_id: auto_score} of every autograded code cell, from the gradebook."""
+def read_scores(course: Path, db_url: str | None = None) -> dict[str, dict[str, float | None]]:
+    """student -> {grade_id: auto_score} of every autograded code cell, from the gradebook
+    (``gradebook.db`` in the course, or the database at ``db_url``)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SQLAlchemy's deprecation notices are not ours
         from nbgrader.api import Gradebook
 
         scores: dict[str, dict[str, float | None]] = {}
-        with Gradebook(f"sqlite:///{Path(course) / 'gradebook.db'}") as gradebook:
+        with Gradebook(db_url or f"sqlite:///{Path(course) / 'gradebook.db'}") as gradebook:
             for student in gradebook.students:
                 try:
                     submission = gradebook.find_submission(ASSIGNMENT, student.id)

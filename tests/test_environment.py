@@ -6,8 +6,9 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-# The pip route installs TensorFlow's CPU-only wheel on Linux x86-64; conda has one package.
-SAME_PACKAGE = {"tensorflow-cpu": "tensorflow"}
+# The pip route installs TensorFlow's CPU-only wheel on Linux x86-64, and psycopg's binary
+# wheel beside psycopg; conda has one package for each.
+SAME_PACKAGE = {"tensorflow-cpu": "tensorflow", "psycopg-binary": "psycopg"}
 
 
 def pip_pins():

@@ -14,7 +14,9 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder.grade_class import CRASHED, GRADED, MEMORY, TIMED_OUT, Limits, grade_class, main
+from autograder.grade_class import main
+from autograder.grade_job import CRASHED, GRADED, MEMORY, TIMED_OUT, Limits
+from autograder.orchestrate import grade_class
 import grading_support
 from grading_support import run_nbgrader, tree_digest
 
@@ -192,6 +194,29 @@ def test_regrading_one_student_replaces_only_that_student(tmp_path):
     assert alice_file.stat().st_mtime_ns == alice_written
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         assert len(gradebook.assignment_submissions(ASSIGNMENT)) == 2
+
+
+def test_a_regrade_keeps_what_the_instructor_set_by_hand(tmp_path):
+    """Each job grades in a gradebook of its own; the student's earlier rows travel with it, so
+    manual grades, flags, extensions and the roster survive, as under plain nbgrader autograde."""
+    course = make_course(tmp_path / "course", ["alice"])
+    grade_class(course, ASSIGNMENT, workers=1, limits=LIMITS)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        gradebook.find_grade("test_double", "toy", ASSIGNMENT, "alice").manual_score = 1.5
+        gradebook.find_submission_notebook("toy", ASSIGNMENT, "alice").flagged = True
+        gradebook.update_or_create_student("alice", first_name="Alice", last_name="Liddell")
+        gradebook.db.commit()
+        gradebook.grant_extension(ASSIGNMENT, "alice", days=2)
+
+    grade_class(course, ASSIGNMENT, workers=1, limits=LIMITS)
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        grade = gradebook.find_grade("test_double", "toy", ASSIGNMENT, "alice")
+        assert (grade.auto_score, grade.manual_score, grade.needs_manual_grade) == (2.0, 1.5, True)
+        assert gradebook.find_submission_notebook("toy", ASSIGNMENT, "alice").flagged
+        assert gradebook.find_student("alice").last_name == "Liddell"
+        assert gradebook.find_submission(ASSIGNMENT, "alice").extension.days == 2
+        assert len(gradebook.assignment_submissions(ASSIGNMENT)) == 1
 
 
 def test_command_line_prints_a_summary_and_fails_on_an_unknown_student(tmp_path, capsys):

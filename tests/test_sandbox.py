@@ -105,6 +105,21 @@ def test_the_sandbox_environment_keeps_no_secrets():
     assert inside["TF_CPP_MIN_LOG_LEVEL"] == "3" and inside["HOME"] == "/w"
 
 
+@needs_bwrap
+def test_no_process_in_the_sandbox_shows_the_graders_environment(tmp_path, monkeypatch):
+    """bubblewrap's own first process (PID 1 inside) must not carry the grader's environment."""
+    monkeypatch.setenv("PGPASSWORD", "the-gradebook-password")
+    code = (
+        "import os\n"
+        "for pid in [p for p in os.listdir('/proc') if p.isdigit()]:\n"
+        "    for name in ('environ', 'cmdline'):\n"
+        "        print(pid, name, open(f'/proc/{pid}/{name}', 'rb').read())\n"
+    )
+    result = run_sandboxed(tmp_path, code)
+    assert result.returncode == 0 and "1 environ" in result.stdout, result.stderr
+    assert "the-gradebook-password" not in result.stdout
+
+
 # ---------------------------------------------------------------- the audit hook
 
 

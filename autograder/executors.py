@@ -1,0 +1,190 @@
+"""Where grading jobs run: a pool of threads on this machine, or an existing Dask cluster.
+
+Both run the same job, :func:`autograder.grade_job.run_job`, and yield each
+:class:`~autograder.grade_job.JobResult` as it finishes.
+
+On a Dask cluster (``dask.distributed``), a student whose worker dies mid-job is graded
+again on another worker, once. Dask by itself reschedules a task whose worker died up to
+the scheduler's ``distributed.scheduler.allowed-failures`` times (3 by default) and then
+fails it with ``KilledWorker``; on an existing cluster that number is not the client's to
+choose. So each job counts its own starts on the scheduler (``Client.set_metadata``): a
+third start grades nothing and reports the worker lost, and a ``KilledWorker`` is
+resubmitted only while the job has started fewer than twice. Whatever the cluster's
+setting, a student is graded at most twice, the second time only because a worker died.
+A submission's own failure (its time or memory limit, a crashed kernel) is an outcome
+the job returns, not an exception, so Dask never retries it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import traceback
+import uuid
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+
+from autograder.grade_job import (
+    GRADER_ERROR, WORKER_LOST, JobResult, JobSpec, Release, environment_problem, run_job,
+)
+from autograder.sandbox import SandboxUnavailable, require_sandbox
+
+#: A job starts at most this often: once, and once more after its worker died.
+MAX_STARTS = 2
+#: A job that never even starts while workers keep dying is given up after this many submissions.
+MAX_SUBMISSIONS = 4
+ATTEMPTS = "autograder-starts"
+
+
+class LocalPool:
+    """Up to ``workers`` jobs at once on this machine, each in a thread that waits for its autograde."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+
+    def check(self, release: Release) -> None:
+        if not release.limits.unsafe_no_sandbox:
+            try:
+                require_sandbox()
+            except SandboxUnavailable as error:
+                raise SystemExit(str(error)) from None
+
+    def run(self, specs: Iterable[JobSpec], release: Release) -> Iterator[JobResult]:
+        threads = max(1, (os.cpu_count() or 1) // self.workers)
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            futures = [pool.submit(run_job, spec, release, None, threads) for spec in specs]
+            for future in as_completed(futures):
+                yield future.result()
+
+    def close(self) -> None:
+        pass
+
+
+class DaskCluster:
+    """The jobs go to the Dask cluster whose scheduler listens at ``address``."""
+
+    def __init__(self, address: str):
+        from distributed import Client
+
+        self.address = address
+        try:
+            self.client = Client(address, timeout="30s", set_as_default=False)
+        except (OSError, TimeoutError) as error:
+            raise SystemExit(
+                f"Cannot reach the Dask scheduler at {address} ({error}). Start a cluster "
+                "(README, \"Grading beyond one machine\") or check the address."
+            ) from None
+
+    def check(self, release: Release) -> None:
+        """Stop before the first job when a worker could not grade: no sandbox, another environment."""
+        if not self.client.scheduler_info()["workers"]:
+            raise SystemExit(f"The Dask cluster at {self.address} has no workers: start some (`dask worker {self.address}`).")
+        try:
+            problems = self.client.run(worker_problem, release.environment, not release.limits.unsafe_no_sandbox)
+        except Exception as error:  # noqa: BLE001  (a worker without the course's package cannot even answer)
+            raise SystemExit(
+                f"A worker of the Dask cluster at {self.address} cannot run the course's grading ({error!r}): "
+                "install the course's environment on every worker (README, \"Grading beyond one machine\")."
+            ) from None
+        found = [f"{worker}: {problem}" for worker, problem in sorted(problems.items()) if problem]
+        if found:
+            raise SystemExit("Grading stopped before the first student:\n" + "\n".join(found))
+
+    def run(self, specs: Iterable[JobSpec], release: Release) -> Iterator[JobResult]:
+        from distributed import as_completed as as_finished
+
+        run = uuid.uuid4().hex[:12]
+        # Sent once, and kept as a task rather than scattered data, so that the scheduler
+        # can rebuild it if every worker holding it dies.
+        shared = self.client.submit(_hold, release, key=f"autograder-release-{run}")
+        submissions: dict[str, int] = {}
+
+        def submit(spec: JobSpec):
+            submissions[spec.student] = submissions.get(spec.student, 0) + 1
+            key = f"autograde-{release.assignment}-{spec.student}-{run}-{submissions[spec.student]}"
+            return self.client.submit(grade_on_worker, spec, shared, run, key=key, retries=0)
+
+        pending = {submit(spec): spec for spec in specs}
+        finished = as_finished(list(pending), loop=self.client.loop)
+        try:
+            for future in finished:
+                spec = pending.pop(future)
+                result = self._result(future, spec, run, submissions[spec.student])
+                if result is None:
+                    again = submit(spec)
+                    pending[again] = spec
+                    finished.add(again)
+                else:
+                    yield result
+        finally:
+            for future in pending:
+                future.cancel()
+            shared.release()
+            self.client.set_metadata([ATTEMPTS, run], None)
+
+    def _result(self, future, spec: JobSpec, run: str, submissions: int) -> JobResult | None:
+        """The job's result; None when it must be submitted again (its worker died)."""
+        from distributed.scheduler import KilledWorker
+
+        try:
+            return future.result()
+        except KilledWorker:
+            started = self.client.get_metadata([ATTEMPTS, run, spec.student], 0)
+            if started < MAX_STARTS and submissions < MAX_SUBMISSIONS:
+                return None
+            return lost(spec, started)
+        except Exception:  # noqa: BLE001  (reported as the student's outcome; the other jobs go on)
+            return JobResult(spec.student, outcome=GRADER_ERROR, log=traceback.format_exc())
+        finally:
+            future.release()
+
+    def close(self) -> None:
+        self.client.close()
+
+
+async def worker_problem(expected: dict[str, str], sandboxed: bool) -> str | None:
+    """:func:`environment_problem` on a worker, in a thread: the worker's event loop keeps answering."""
+    return await asyncio.to_thread(environment_problem, expected, sandboxed)
+
+
+def _hold(value):
+    return value
+
+
+def lost(spec: JobSpec, started: int) -> JobResult:
+    return JobResult(
+        spec.student, outcome=WORKER_LOST, attempts=started,
+        log=f"Not graded: the worker grading {spec.student} died {started} time(s) in the middle of the job; "
+            "it is not tried again. Grade this student again once the cluster is healthy.",
+    )
+
+
+def grade_on_worker(spec: JobSpec, release: Release, run: str) -> JobResult:
+    """The task a Dask worker runs: count this start, then grade in the worker's own scratch folder."""
+    from distributed import get_client, get_worker
+
+    worker, client = get_worker(), get_client()
+    counter = [ATTEMPTS, run, spec.student]
+    started = client.get_metadata(counter, 0) + 1
+    client.set_metadata(counter, started)
+    if started > MAX_STARTS:
+        return lost(spec, started - 1)
+    result = run_job(spec, release, scratch_root=worker.local_directory, threads=threads_per_job(worker, client, run))
+    result.attempts, result.worker = started, worker.address
+    return result
+
+
+_THREADS: dict[str, int] = {}
+
+
+def threads_per_job(worker, client, run: str) -> int:
+    """This host's cores shared among every Dask worker thread on it (jobs run one per thread)."""
+    if run not in _THREADS:
+        from dask.system import CPU_COUNT  # cores this process may use: affinity and cgroup quota
+        from distributed.comm import get_address_host
+
+        host = get_address_host(worker.address)
+        workers = client.scheduler_info()["workers"].values()
+        here = sum(w["nthreads"] for w in workers if w["host"] == host) or worker.state.nthreads
+        _THREADS[run] = max(1, CPU_COUNT // here)
+    return _THREADS[run]

@@ -1,0 +1,224 @@
+"""Grade a class: which students, what every job needs, where the jobs run, what comes back.
+
+    grade_class(course, assignment, workers=None, limits=Limits(), students=None,
+                progress_stream=None, scheduler=None) -> list[JobResult]
+
+1. Reads the course's ``nbgrader_config.py`` as nbgrader does, and from it where the
+   gradebook is (``CourseDirectory.db_url``; by default SQLite, ``gradebook.db``).
+2. Builds the release once (:class:`autograder.grade_job.Release`): the configuration,
+   the assignment's non-notebook source files, the course environment's fingerprint and,
+   with SQLite, a gradebook holding only the assignment's definition.
+3. Makes one job per student: the submission's files and, with SQLite, the student's rows
+   as they are now (manual grades, extensions and flags survive a regrade, as they do
+   under plain ``nbgrader autograde``).
+4. Runs the jobs on a pool on this machine, or on a Dask cluster (:mod:`autograder.executors`).
+5. Stores each result as it arrives: ``autograded/STUDENT/ASSIGNMENT/`` becomes the job's,
+   the log goes to ``.grade_class/ASSIGNMENT/STUDENT.log`` and, with SQLite, the student's
+   rows are written into the gradebook through nbgrader's Gradebook API, one student at a
+   time. With a server gradebook (PostgreSQL) the job's nbgrader wrote them there itself:
+   no copies of the gradebook, no merge.
+
+nbgrader's ``export``, ``generate_feedback`` and formgrader then read the gradebook as if
+grading had been sequential. Regrading a student replaces that student's rows and nothing
+else. Nothing under ``submitted/`` is written to.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.utils import find_all_files
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from traitlets.config import Config, PyFileConfigLoader
+
+from autograder.executors import DaskCluster, LocalPool
+from autograder.grade_job import NBGRADER_RAN, JobResult, JobSpec, Limits, Release, course_environment
+from autograder.gradebook_rows import assignment_gradebook, read_rows, write_rows
+from autograder.grading_report import Progress
+from autograder.trusted import UNSAFE_WARNING
+
+#: Settings a job makes its own: its scratch folder is the course root, and it picks the gradebook.
+JOB_SETTINGS = ("CourseDirectory.root", "CourseDirectory.db_url")
+
+
+def grade_class(
+    course: Path,
+    assignment: str,
+    workers: int | None = None,
+    limits: Limits = Limits(),
+    students: list[str] | None = None,
+    progress_stream=None,
+    scheduler: str | None = None,
+) -> list[JobResult]:
+    """Autograde ``students`` (default: every submission), on ``workers`` threads here or
+    on the Dask cluster at ``scheduler``, and store the results in the course."""
+    course = Path(course).resolve()
+    stream = progress_stream or sys.stderr
+    if limits.unsafe_no_sandbox:
+        print(f"WARNING: {UNSAFE_WARNING}", file=stream)
+    executor = DaskCluster(scheduler) if scheduler else LocalPool(max(1, workers or os.cpu_count() or 1))
+    try:
+        return _grade(course, assignment, executor, limits, students, stream)
+    finally:
+        executor.close()
+
+
+def _grade(course: Path, assignment: str, executor, limits: Limits, students, stream) -> list[JobResult]:
+    config, coursedir = read_course_config(course)
+    on_sqlite = make_url(coursedir.db_url).get_backend_name() == "sqlite"
+    with open_gradebook(coursedir, assignment) as gradebook:
+        chosen = choose_students(course, assignment, students)
+        release = Release(
+            assignment=assignment,
+            config=job_settings(config),
+            course_id=coursedir.course_id,
+            course_folder=str(course),
+            limits=limits,
+            files=source_files(course, coursedir, assignment),
+            environment=course_environment(),
+            gradebook=assignment_gradebook(gradebook, assignment, coursedir.course_id) if on_sqlite else None,
+            gradebook_url=None if on_sqlite else coursedir.db_url,
+        )
+        executor.check(release)
+        specs = [
+            JobSpec(student, submission_files(course, assignment, student),
+                    read_rows(gradebook, assignment, student) if on_sqlite else None)
+            for student in chosen
+        ]
+        logs = course / ".grade_class" / assignment
+        logs.mkdir(parents=True, exist_ok=True)
+        max_score = float(gradebook.find_assignment(assignment).max_score)
+        progress = Progress(len(specs), stream)
+        results = []
+        for result in executor.run(specs, release):
+            store(course, assignment, result, gradebook if on_sqlite else None, logs)
+            result.max_score = result.max_score or max_score
+            progress.update(result)
+            results.append(result)
+        progress.close()
+    return sorted(results, key=lambda result: result.student)
+
+
+def read_course_config(course: Path) -> tuple[Config, CourseDirectory]:
+    """The course's nbgrader configuration, and nbgrader's view of the course directory."""
+    path = course / "nbgrader_config.py"
+    config = PyFileConfigLoader(path.name, path=str(course)).load_config() if path.is_file() else Config()
+    return config, CourseDirectory(config=config, root=str(course))
+
+
+def job_settings(config: Config, prefix: str = "") -> dict[str, object]:
+    """The configuration as "Section.trait" -> value, each value plain data a job can write back."""
+    found: dict[str, object] = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Config):
+            found.update(job_settings(value, f"{name}."))
+        elif name in JOB_SETTINGS:
+            continue
+        elif _plain(value):
+            found[name] = value
+        else:
+            raise SystemExit(
+                f"nbgrader_config.py sets {name} to {value!r}, which cannot be sent to a grading job: "
+                "give it a plain value (a string, number, boolean, list or dict of those)."
+            )
+    return found
+
+
+def _plain(value) -> bool:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_plain(item) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and _plain(item) for key, item in value.items())
+    return False
+
+
+def shown_url(db_url: str) -> str:
+    """The gradebook's address without its password, for messages."""
+    return make_url(db_url).render_as_string(hide_password=True)
+
+
+def open_gradebook(coursedir: CourseDirectory, assignment: str) -> Gradebook:
+    """The course's gradebook, which must know ``assignment`` (its tests come from there)."""
+    url = make_url(coursedir.db_url)
+    release_first = (f"release the assignment first (`make release`, i.e. "
+                     f"nbgrader generate_assignment {assignment}, from the course folder)")
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
+        raise SystemExit(f"no gradebook at {url.database}: {release_first}")
+    try:
+        gradebook = Gradebook(coursedir.db_url, coursedir.course_id)
+    except SQLAlchemyError as error:
+        reason = getattr(error, "orig", None) or error
+        raise SystemExit(
+            f"Cannot open the gradebook at {shown_url(coursedir.db_url)} ({str(reason).strip()}). "
+            "Check CourseDirectory.db_url in nbgrader_config.py and that the database server is running."
+        ) from None
+    try:
+        gradebook.find_assignment(assignment)
+    except MissingEntry:
+        gradebook.close()
+        raise SystemExit(f"the gradebook at {shown_url(coursedir.db_url)} has no assignment {assignment}: "
+                         f"{release_first}") from None
+    return gradebook
+
+
+def submitted_students(course: Path, assignment: str) -> list[str]:
+    """Students with a folder ``submitted/STUDENT/ASSIGNMENT``, sorted."""
+    submitted = course / "submitted"
+    if not submitted.is_dir():
+        return []
+    return sorted(p.parent.name for p in submitted.glob(f"*/{assignment}") if p.is_dir())
+
+
+def choose_students(course: Path, assignment: str, students: list[str] | None) -> list[str]:
+    available = submitted_students(course, assignment)
+    if not students:
+        return available
+    missing = sorted(set(students) - set(available))
+    if missing:
+        raise SystemExit(f"no submission of {assignment} for {', '.join(missing)} under {course / 'submitted'}")
+    return [s for s in available if s in students]
+
+
+def _files(course: Path, paths) -> dict[str, bytes]:
+    return {str(Path(path).relative_to(course)): Path(path).read_bytes() for path in paths}
+
+
+def submission_files(course: Path, assignment: str, student: str) -> dict[str, bytes]:
+    folder = course / "submitted" / student / assignment
+    return _files(course, (path for path in sorted(folder.rglob("*")) if path.is_file()))
+
+
+def source_files(course: Path, coursedir: CourseDirectory, assignment: str) -> dict[str, bytes]:
+    """The assignment's source files that autograde copies next to the notebooks (not the notebooks)."""
+    source = Path(coursedir.format_path(coursedir.source_directory, ".", assignment))
+    if not source.is_dir():
+        return {}
+    return _files(course, sorted(find_all_files(str(source), coursedir.ignore + ["*.ipynb"])))
+
+
+def store(course: Path, assignment: str, result: JobResult, gradebook: Gradebook | None, logs: Path) -> None:
+    """Put what a job brought back into the course; of a job in which nbgrader never ran, only its log."""
+    (logs / f"{result.student}.log").write_text(result.log, encoding="utf-8")
+    if result.outcome not in NBGRADER_RAN or result.autograded is None:
+        return
+    folder = course / "autograded" / result.student / assignment
+    # As nbgrader's `autograde --force` does: the old autograded copy goes, the new one comes.
+    shutil.rmtree(folder, ignore_errors=True)
+    for relative, content in result.autograded.items():
+        target = course / relative
+        if folder not in target.parents:
+            raise ValueError(f"a grading job returned {relative}, outside {folder}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+    if gradebook is not None and result.rows is not None:
+        write_rows(gradebook, assignment, result.rows)
+    result.autograded, result.rows = None, None  # stored; a class's notebooks need not stay in memory
