@@ -257,7 +257,7 @@ def run_limited(command, course: Path, environment, log: Path, limits: Limits, r
         process = psutil.Process(child.pid)
         kernel_peak = 0
         while True:
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            pid, status = os.waitpid(process.pid, os.WNOHANG)
             if pid:
                 break
             kernel_peak = max(kernel_peak, sum(_resident(kernel) for kernel in student_kernels(process)))
@@ -273,9 +273,11 @@ def run_limited(command, course: Path, environment, log: Path, limits: Limits, r
                 time.sleep(POLL)
     result.seconds = time.perf_counter() - started
     result.exit_code = child.returncode = os.waitstatus_to_exitcode(status)
-    # The sandboxed kernel is no child nbgrader waits for, so Linux's peak of the waited-for
-    # processes misses it: the loop above samples the kernel's resident memory instead.
-    result.peak_mib = max(kernel_peak / 2**20, usage.ru_maxrss / 1024)
+    # Sampled, not Linux's peak of the waited-for process (ru_maxrss): that peak
+    # misses the sandboxed kernel, which nbgrader does not wait for, and it counts the
+    # grader's own memory at the moment it started nbgrader, which would pass a crash
+    # off as a student running out of memory.
+    result.peak_mib = kernel_peak / 2**20
     return timed_out
 
 

@@ -141,6 +141,17 @@ def test_every_submission_is_graded_and_recorded_with_its_outcome(graded):
     assert jobs["carol"].seconds < LIMITS.timeout + LIMITS.interrupt_grace + 15
 
 
+def test_a_crash_is_no_memory_limit_however_much_memory_the_grader_holds(tmp_path):
+    # CI once graded gus "memory limit": Linux's peak of a child counts the memory of the
+    # process that started it, and the test process held over a GiB by then.
+    course = make_course(tmp_path / "course", ["gus"])
+    grader_memory = b"\x01" * (LIMITS.memory_mib + 100) * 2**20
+    [job] = grade_class(course, ASSIGNMENT, workers=1, limits=LIMITS)
+    assert len(grader_memory) > LIMITS.memory_mib * 2**20
+    assert (job.outcome, job.score) == (CRASHED, 0.0)
+    assert job.peak_mib < 0.9 * LIMITS.memory_mib
+
+
 def test_parallel_grades_equal_sequential_nbgrader_autograde(graded, sequential):
     parallel = scores(graded[0])
     plain = scores(sequential)
