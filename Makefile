@@ -1,6 +1,8 @@
 # The course's commands. Each target sets up .venv first if it is missing or stale.
 #   make run    the main job: executes the course headless and prints a summary
-#   make test   every test (CI runs exactly this)
+#   make test   lint, then every test (CI runs exactly this)
+#   make test-fast  the tests not marked slow, for the edit-test loop (about a minute)
+#   make lint   ruff: lint and format check, Python files and notebooks; make format applies it
 #   make lab    JupyterLab for a student: own working folder, lessons, assignments
 #   make lab-instructor   JupyterLab for the instructor: the course, with Formgrader
 #   make bench  speed and accuracy figures
@@ -8,6 +10,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+DEV_INSTALLED := $(VENV)/.installed-dev
 
 # nbgrader runs alembic through PATH, so the environment's bin must be on it.
 export PATH := $(abspath $(BIN)):$(PATH)
@@ -15,7 +18,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup sandbox run test lab lab-instructor screenshots bench memory-horizon constraints clean
+.PHONY: setup setup-dev sandbox run test test-fast lint format lab lab-instructor screenshots bench memory-horizon constraints clean
 
 setup: $(INSTALLED)
 	@command -v bwrap >/dev/null || $(MAKE) --no-print-directory sandbox
@@ -26,6 +29,15 @@ $(INSTALLED): requirements.txt constraints.txt pyproject.toml
 	@echo "Installing the pinned packages into $(VENV) (log: $(VENV)/install.log) ..."
 	@$(BIN)/python -m pip install --disable-pip-version-check -r requirements.txt -c constraints.txt -e . > $(VENV)/install.log 2>&1 \
 		|| { tail -n 30 $(VENV)/install.log; echo "pip install failed: see $(VENV)/install.log"; exit 1; }
+	@touch $@
+
+# Tests and tooling (requirements-dev.txt), on top of the course's packages.
+setup-dev: setup $(DEV_INSTALLED)
+
+$(DEV_INSTALLED): $(INSTALLED) requirements-dev.txt
+	@echo "Installing the test and tooling packages into $(VENV) (log: $(VENV)/install-dev.log) ..."
+	@$(BIN)/python -m pip install --disable-pip-version-check -r requirements-dev.txt -c constraints.txt > $(VENV)/install-dev.log 2>&1 \
+		|| { tail -n 30 $(VENV)/install-dev.log; echo "pip install failed: see $(VENV)/install-dev.log"; exit 1; }
 	@touch $@
 
 # Grading runs student code inside bubblewrap (README, "What grading protects against").
@@ -41,8 +53,21 @@ sandbox:
 run: setup
 	$(BIN)/python -m rnn_forecast.course
 
-test: setup
-	$(BIN)/python -m pytest
+# A lint finding fails the test command before any test runs.
+test: lint
+	$(BIN)/python -m pytest --durations=25
+
+# Skips the tests marked slow (real nbgrader grading, the browser, lesson 3's training).
+test-fast: setup-dev
+	$(BIN)/python -m pytest -m "not slow"
+
+lint: setup-dev
+	$(BIN)/ruff check
+	$(BIN)/ruff format --check
+
+format: setup-dev
+	$(BIN)/ruff check --fix
+	$(BIN)/ruff format
 
 # The student's view works in WORKSPACE (copies of the lessons, fetched assignments; ignored
 # by git); the instructor's serves the course directory with Formgrader. autograder/lab.py
@@ -60,7 +85,7 @@ lab-instructor: setup
 # The browser test (Chromium driving both views) saves its screenshots in build/screenshots/;
 # this runs it and copies them to docs/screenshots/, which the README shows.
 SCREENSHOTS := student-start lesson-figure assignments validate formgrader
-screenshots: setup
+screenshots: setup-dev
 	$(BIN)/python -m pytest tests/test_browser.py
 	mkdir -p docs/screenshots
 	cp $(SCREENSHOTS:%=build/screenshots/%.png) docs/screenshots/
@@ -128,10 +153,10 @@ export: setup
 calibrate: setup
 	$(BIN)/python -m autograder.calibrate
 
-# Rewrites constraints.txt from what .venv holds now (after editing requirements.txt).
-constraints: setup
+# Rewrites constraints.txt from what .venv holds now (after editing a requirements file).
+constraints: setup-dev
 	@{ echo "# Every package the course installs, at the version tested on Linux x86-64 with Python 3.11."; \
-	   echo "# Regenerate after changing requirements.txt: make constraints"; \
+	   echo "# Regenerate after changing requirements.txt or requirements-dev.txt: make constraints"; \
 	   $(BIN)/python -m pip freeze --exclude-editable --disable-pip-version-check; } > constraints.txt
 
 clean:

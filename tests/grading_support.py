@@ -150,7 +150,6 @@ def nbgrader_environment() -> dict[str, str]:
     env["TF_CPP_MIN_LOG_LEVEL"] = "3"
     env["TF_ENABLE_ONEDNN_OPTS"] = "0"
     env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env.pop("JUPYTER_CONFIG_DIR", None)
     return env
 
 

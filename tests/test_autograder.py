@@ -14,6 +14,9 @@ import pytest
 import grading_support as support
 from grading_support import ASSIGNMENT, AUTOGRADED, CLASS, NOTEBOOKS, REPOSITORY_ROOT, SUBMISSION_KINDS
 
+# Real nbgrader grading of the whole synthetic class: minutes.
+pytestmark = pytest.mark.slow
+
 STUDENT_OF = {kind: student for student, kind in CLASS.items()}
 
 

@@ -11,9 +11,14 @@ ROOT = Path(__file__).resolve().parent.parent
 SAME_PACKAGE = {"tensorflow-cpu": "tensorflow", "psycopg-binary": "psycopg"}
 
 
+REQUIREMENTS = ("requirements.txt", "requirements-dev.txt")
+
+
 def pip_pins():
+    """The direct pins of the pip route: what the course runs on and what its tests use."""
     pins = {}
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
+    lines = [line for name in REQUIREMENTS for line in (ROOT / name).read_text().splitlines()]
+    for line in lines:
         requirement = line.split("#", 1)[0].split(";", 1)[0].strip()
         if requirement:
             name, version = re.fullmatch(r"([A-Za-z0-9_.-]+)==(\S+)", requirement).groups()
@@ -56,3 +61,9 @@ def test_constraints_agree_with_the_direct_pins():
         if name != "tensorflow":
             assert locked[name] == version, f"constraints.txt has {name} {locked[name]}, requirements.txt {version}"
     assert locked["tensorflow-cpu"] == pip_pins()["tensorflow"]
+
+
+def test_the_course_runs_without_the_test_and_tooling_packages():
+    runtime = (ROOT / "requirements.txt").read_text()
+    for tool in ("pytest", "nbval", "playwright", "ruff"):
+        assert not re.search(rf"^{tool}==", runtime, re.MULTILINE), f"{tool} belongs in requirements-dev.txt"

@@ -20,6 +20,9 @@ from autograder.orchestrate import grade_class
 import grading_support
 from grading_support import run_nbgrader, tree_digest
 
+# Real nbgrader grading, with submissions that run into the time limit.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "toy"
 HIDDEN_MESSAGE = "expected double to work for odd numbers too"
