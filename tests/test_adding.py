@@ -41,6 +41,7 @@ def test_baselines_approach_their_theory_on_many_sequences():
     assert scores["recent marker"] == pytest.approx(1 / 12, rel=0.02)
 
 
+@pytest.mark.slow  # runs a small memory-horizon experiment end to end
 def test_the_experiment_writes_its_settings_every_curve_and_the_models_lesson_4_opens(tmp_path):
     output, models = tmp_path / "horizon.json", tmp_path / "models"
     main(["--lengths", "6", str(SAVED_STEPS), "--seeds", "0", "1", "--epochs", "2", "--train-sequences", "64",

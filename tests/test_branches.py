@@ -35,6 +35,7 @@ def data():
     return x, (x[:, -1, 0] + 0.1 * rng.normal(size=WINDOWS)).astype("float32")
 
 
+@pytest.mark.slow  # trains four models twice over
 def test_each_member_ends_where_it_would_end_alone(data):
     x, y = data
     kinds = [("LSTM", 0), ("SimpleRNN", 1), ("GRU", 2), ("LSTM", 3), ("GRU", 4), ("SimpleRNN", 5)]
@@ -51,6 +52,7 @@ def test_each_member_ends_where_it_would_end_alone(data):
         np.testing.assert_allclose(columns[:, column], model.predict(x, verbose=0)[:, 0], atol=1e-6)
 
 
+@pytest.mark.slow  # trains models side by side on different data
 def test_members_train_on_their_own_data(data):
     x, y = data
     models = [member("GRU", 0), member("GRU", 1)]
