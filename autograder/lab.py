@@ -23,7 +23,6 @@ import argparse
 import hashlib
 import json
 import os
-import shutil
 import stat
 import sys
 from dataclasses import dataclass

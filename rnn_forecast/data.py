@@ -32,7 +32,6 @@ class DataFileError(ValueError):
     def __init__(self, path: Path, problem: str, fix: str, line: int | None = None):
         self.path = Path(path)
         self.line = line
-        self.problem = problem
         where = f"{self.path}, line {line}" if line is not None else str(self.path)
         super().__init__(f"{where}: {problem} {fix}")
 
