@@ -31,7 +31,8 @@ from pathlib import Path
 
 from traitlets.config.loader import PyFileConfigLoader
 
-REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+from rnn_forecast.paths import REPOSITORY_ROOT
+
 CONFIG_FILE = "nbgrader_config.py"
 ASSIGNMENT = "gated_rnn"
 

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+from rnn_forecast.paths import REPOSITORY_ROOT
+
 DATA_PATH = REPOSITORY_ROOT / "data" / "sp500_monthly.csv"
 COLUMNS = ("date", "close")
 

@@ -31,7 +31,8 @@ from pathlib import Path
 
 import nbformat
 
-REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+from rnn_forecast.paths import REPOSITORY_ROOT
+
 ASSIGNMENT = "gated_rnn"
 NOTEBOOKS = ("1_gates", "2_gru8", "3_stacked_lstm")
 

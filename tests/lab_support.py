@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 
 import grading_support as support
-from grading_support import REPOSITORY_ROOT
+from rnn_forecast.paths import REPOSITORY_ROOT
 
 NBGRADER = str(REPOSITORY_ROOT / ".venv" / "bin" / "nbgrader")
 
