@@ -31,7 +31,8 @@ import tensorflow as tf  # noqa: E402
 
 from autograder.checks import CALIBRATION_PATH, graded_rmse  # noqa: E402
 from autograder.reference import LAYERS, reference_model  # noqa: E402
-from rnn_forecast.comparison import course_split, naive_score  # noqa: E402
+from rnn_forecast.comparison import naive_score  # noqa: E402
+from rnn_forecast.windows import course_split  # noqa: E402
 
 MARGIN = 1.25
 ROUND_TO = 5.0

@@ -26,10 +26,9 @@ import rnn_forecast  # noqa: F401  (quiets TensorFlow before Keras imports it)
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from rnn_forecast.comparison import course_split  # noqa: E402
 from rnn_forecast.metrics import rmse  # noqa: E402
 from rnn_forecast.models import CELLS  # noqa: E402  (the recurrent layer classes, by name)
-from rnn_forecast.windows import WINDOW, from_scale_free, to_scale_free  # noqa: E402
+from rnn_forecast.windows import WINDOW, course_split, from_scale_free, to_scale_free  # noqa: E402
 
 CALIBRATION_PATH = Path(__file__).resolve().parent / "calibration.json"
 
@@ -310,7 +309,7 @@ def _test_windows():
 def graded_rmse(model) -> float:
     """The model's test RMSE in index points, recomputed from ``data/`` on scale-free windows.
 
-    The windows come from :func:`rnn_forecast.comparison.course_split`, are divided by
+    The windows come from :func:`rnn_forecast.windows.course_split`, are divided by
     their last value, fed to the model, and its predicted ratios are multiplied back.
     """
     test, truth = _test_windows()

@@ -23,7 +23,6 @@ import argparse
 import hashlib
 import json
 import os
-import shutil
 import stat
 import sys
 from dataclasses import dataclass
@@ -32,7 +31,8 @@ from pathlib import Path
 
 from traitlets.config.loader import PyFileConfigLoader
 
-REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+from rnn_forecast.paths import REPOSITORY_ROOT
+
 CONFIG_FILE = "nbgrader_config.py"
 ASSIGNMENT = "gated_rnn"
 

@@ -10,9 +10,8 @@ import rnn_forecast  # noqa: F401  (quiets TensorFlow before Keras imports it)
 
 import keras  # noqa: E402
 
-from rnn_forecast.comparison import course_split  # noqa: E402
 from rnn_forecast.models import EPOCHS, build_model, fit, set_seed  # noqa: E402
-from rnn_forecast.windows import to_scale_free  # noqa: E402
+from rnn_forecast.windows import course_split, to_scale_free  # noqa: E402
 
 #: Exercise name -> the recurrent layers it asks for, freshly made on each call.
 LAYERS = {

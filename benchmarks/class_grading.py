@@ -15,28 +15,24 @@ import itertools
 import os
 import resource
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-import grading_support  # noqa: E402  (lives with the tests, which build the same class)
-from cluster_support import DaskCluster  # noqa: E402
-
-from autograder.grade_job import Limits  # noqa: E402
-from autograder.orchestrate import grade_class  # noqa: E402
+from autograder import sample_class
+from autograder.grade_job import Limits
+from autograder.local_cluster import LocalDaskCluster
+from autograder.orchestrate import grade_class
 
 
 def synthetic_class(size: int) -> dict[str, str]:
-    kinds = itertools.cycle(grading_support.SUBMISSION_KINDS)
+    kinds = itertools.cycle(sample_class.SUBMISSION_KINDS)
     return {f"student{number:03d}": next(kinds) for number in range(1, size + 1)}
 
 
 def build(root: Path, students: dict[str, str]) -> Path:
-    course = grading_support.make_course(root)
-    grading_support.make_class(course, students)
+    course = sample_class.make_course(root)
+    sample_class.make_class(course, students)
     return course
 
 
@@ -45,9 +41,9 @@ def sequential(course: Path) -> tuple[float, float]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
     subprocess.run(
-        ["nbgrader", "autograde", grading_support.ASSIGNMENT,
-         f"--Execute.timeout={grading_support.TEST_TIMEOUT}"],
-        cwd=course, env=grading_support.nbgrader_environment(),
+        ["nbgrader", "autograde", sample_class.ASSIGNMENT,
+         f"--Execute.timeout={sample_class.TEST_TIMEOUT}"],
+        cwd=course, env=sample_class.nbgrader_environment(),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
     )
     seconds = time.perf_counter() - started
@@ -59,8 +55,8 @@ def timed_grade_class(course: Path, **where) -> tuple[float, float]:
     """Wall seconds of grade_class and the largest kernel's peak (MiB)."""
     started = time.perf_counter()
     with open(os.devnull, "w") as quiet:
-        jobs = grade_class(course, grading_support.ASSIGNMENT, progress_stream=quiet,
-                           limits=Limits(cell_timeout=grading_support.TEST_TIMEOUT), **where)
+        jobs = grade_class(course, sample_class.ASSIGNMENT, progress_stream=quiet,
+                           limits=Limits(cell_timeout=sample_class.TEST_TIMEOUT), **where)
     return time.perf_counter() - started, max(job.peak_mib for job in jobs)
 
 
@@ -72,7 +68,7 @@ def main() -> None:
     students = synthetic_class(args.students)
     kinds = sorted(set(students.values()))
     print(f"Class grading: {args.students} submissions of {len(kinds)} kinds ({', '.join(kinds)}), "
-          f"{os.cpu_count()} cores, {args.workers} at once, cell timeout {grading_support.TEST_TIMEOUT} s")
+          f"{os.cpu_count()} cores, {args.workers} at once, cell timeout {sample_class.TEST_TIMEOUT} s")
     with tempfile.TemporaryDirectory() as scratch:
         courses = {route: build(Path(scratch) / route, students) for route in ("sequential", "local", "dask")}
 
@@ -84,7 +80,7 @@ def main() -> None:
               f"largest kernel {local_peak:.0f} MiB")
 
         started = time.perf_counter()
-        with DaskCluster(workers=args.workers, hidden=(courses["dask"],)) as cluster:
+        with LocalDaskCluster(workers=args.workers, hidden=(courses["dask"],)) as cluster:
             startup = time.perf_counter() - started
             dask_seconds, dask_peak = timed_grade_class(courses["dask"], scheduler=cluster.address)
         print(f"  make grade --scheduler, {args.workers} Dask workers: {dask_seconds:7.1f} s, "
@@ -93,7 +89,7 @@ def main() -> None:
         print(f"  speed-up over sequential: local {plain_seconds / local_seconds:.2f}x, "
               f"Dask {plain_seconds / dask_seconds:.2f}x")
         print(f"  Dask / local wall time: {dask_seconds / local_seconds:.3f} (the issue allows at most 1.10)")
-        scores = {route: grading_support.read_scores(course) for route, course in courses.items()}
+        scores = {route: sample_class.read_scores(course) for route, course in courses.items()}
         same = scores["sequential"] == scores["local"] == scores["dask"]
         print(f"  grades identical for every student, all three ways: {same}")
 

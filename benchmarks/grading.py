@@ -17,18 +17,16 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-import grading_support as support  # noqa: E402
+from autograder import sample_class
 
 
 def grade(course: Path) -> float:
-    grading = support.autograde(course, "student", timeout=120, extra=("--force",))
+    grading = sample_class.autograde(course, "student", timeout=120, extra=("--force",))
     if grading.result.returncode != 0:
         raise SystemExit(grading.result.stderr[-3000:])
     points = sum(score or 0 for score in grading.scores["student"].values())
-    if points != sum(support.AUTOGRADED.values()):
-        raise SystemExit(f"the solutions scored {points:g}, not every point: {support.summary(grading)}")
+    if points != sum(sample_class.AUTOGRADED.values()):
+        raise SystemExit(f"the solutions scored {points:g}, not every point: {sample_class.summary(grading)}")
     return grading.seconds
 
 
@@ -42,9 +40,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="grading-bench-") as scratch:
         courses = {}
         for way in times:
-            courses[way] = support.make_course(Path(scratch) / way)
-            support.make_submission(courses[way], "student", "solution")
-        support.grade_in_the_kernel(courses["in-kernel"])
+            courses[way] = sample_class.make_course(Path(scratch) / way)
+            sample_class.make_submission(courses[way], "student", "solution")
+        sample_class.grade_in_the_kernel(courses["in-kernel"])
         for round_number in range(args.rounds):
             order = list(times) if round_number % 2 == 0 else list(reversed(times))
             for way in order:

@@ -20,9 +20,10 @@ import time
 import rnn_forecast  # noqa: F401  (quiets TensorFlow before anything imports it)
 from rnn_forecast import from_scale_free, rmse, to_scale_free
 from rnn_forecast.branches import fit_together
-from rnn_forecast.comparison import compare, comparison_table, course_split
+from rnn_forecast.comparison import compare, comparison_table
 from rnn_forecast.course import print_table
 from rnn_forecast.models import CELLS, build_cell_model, set_seed
+from rnn_forecast.windows import course_split
 
 
 def main() -> None:

@@ -18,9 +18,9 @@ import time
 
 import rnn_forecast  # noqa: F401  (quiets TensorFlow before anything imports it)
 from rnn_forecast import to_scale_free
-from rnn_forecast.comparison import course_split
 from rnn_forecast.models import build_cell_model, fit, set_seed
 from rnn_forecast.notebooks import execute_notebook, lesson_notebooks
+from rnn_forecast.windows import course_split
 
 
 def load() -> str:

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from rnn_forecast.data import load_monthly_series
 from rnn_forecast.metrics import drift_forecast, mae, mean_growth, naive_forecast, rmse
 from rnn_forecast.models import CELLS, EPOCHS, build_cell_model, fit, predict, set_seed
-from rnn_forecast.windows import Split, chronological_split, from_scale_free, make_windows, to_scale_free
+from rnn_forecast.windows import Split, course_split, from_scale_free, to_scale_free
 
 NAIVE = "naive (next = this month)"
 DRIFT = "drift (this month x mean rise)"
@@ -31,13 +30,6 @@ class Score:
     mae: float
     fit_seconds: float
     parameters: int
-
-
-def course_split(series: pd.DataFrame | None = None) -> Split:
-    """The course's 12-month windows of the S&P 500, split 721 / 184 in time order."""
-    if series is None:
-        series = load_monthly_series()
-    return chronological_split(*make_windows(series["close"].to_numpy()))
 
 
 def naive_score(split: Split) -> Score:

@@ -11,10 +11,12 @@ import argparse
 import time
 
 import rnn_forecast  # noqa: F401  (quiets TensorFlow before anything imports it)
-from rnn_forecast.comparison import compare, comparison_table, course_split
-from rnn_forecast.data import DATA_PATH, REPOSITORY_ROOT, describe_series, load_monthly_series
+from rnn_forecast.comparison import compare, comparison_table
+from rnn_forecast.data import DATA_PATH, describe_series, load_monthly_series
 from rnn_forecast.metrics import mean_growth
 from rnn_forecast.notebooks import execute_notebook, lesson_notebooks, save_figures
+from rnn_forecast.paths import REPOSITORY_ROOT
+from rnn_forecast.windows import course_split
 
 BUILD_DIR = REPOSITORY_ROOT / "build"
 

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+from rnn_forecast.paths import REPOSITORY_ROOT
+
 DATA_PATH = REPOSITORY_ROOT / "data" / "sp500_monthly.csv"
 COLUMNS = ("date", "close")
 
@@ -32,7 +33,6 @@ class DataFileError(ValueError):
     def __init__(self, path: Path, problem: str, fix: str, line: int | None = None):
         self.path = Path(path)
         self.line = line
-        self.problem = problem
         where = f"{self.path}, line {line}" if line is not None else str(self.path)
         super().__init__(f"{where}: {problem} {fix}")
 

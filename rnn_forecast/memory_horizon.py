@@ -26,8 +26,8 @@ from pathlib import Path
 
 import rnn_forecast  # noqa: F401  (quiets TensorFlow before anything imports it)
 from rnn_forecast import adding
-from rnn_forecast.data import REPOSITORY_ROOT
 from rnn_forecast.models import CELLS
+from rnn_forecast.paths import REPOSITORY_ROOT
 
 RESULTS_PATH = REPOSITORY_ROOT / "results" / "memory_horizon.json"
 MODELS_DIR = REPOSITORY_ROOT / "results" / "memory_horizon_models"

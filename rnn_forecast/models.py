@@ -72,9 +72,8 @@ def build_cell_model(cell: str, units: int = UNITS) -> keras.Model:
 
 @dataclass(frozen=True)
 class Fit:
-    """A trained model and how long its training took."""
+    """How long a training took, and its last epoch's training loss."""
 
-    model: keras.Model
     seconds: float
     final_loss: float
 
@@ -88,7 +87,7 @@ def fit(model: keras.Model, x, y, epochs: int = EPOCHS, batch_size: int = BATCH_
     """
     start = time.perf_counter()
     history = model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0)
-    return Fit(model, time.perf_counter() - start, float(history.history["loss"][-1]))
+    return Fit(time.perf_counter() - start, float(history.history["loss"][-1]))
 
 
 def predict(model: keras.Model, x):

@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from rnn_forecast.data import REPOSITORY_ROOT
+from rnn_forecast.paths import REPOSITORY_ROOT
 from rnn_forecast.quiet import quiet_tensorflow
 
 LESSONS_DIR = REPOSITORY_ROOT / "lessons"

@@ -1,4 +1,4 @@
-"""Sliding windows, the chronological split and the scale-free transform.
+"""Sliding windows, chronological splits (the course's own too) and the scale-free transform.
 
 A model sees the last ``WINDOW`` months and predicts the next one. The test set is the
 most recent ``TEST_WINDOWS`` windows, never a random sample: a shuffled split would let
@@ -10,6 +10,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+import pandas as pd
+
+from rnn_forecast.data import load_monthly_series
 
 WINDOW = 12
 TEST_WINDOWS = 184
@@ -60,6 +63,13 @@ def chronological_split(x: np.ndarray, y: np.ndarray, test_windows: int = TEST_W
         raise ValueError(f"cannot keep {test_windows} of {len(x)} windows for testing")
     cut = len(x) - test_windows
     return Split(x[:cut], y[:cut], x[cut:], y[cut:])
+
+
+def course_split(series: pd.DataFrame | None = None) -> Split:
+    """The course's 12-month windows of the S&P 500, split 721 / 184 in time order."""
+    if series is None:
+        series = load_monthly_series()
+    return chronological_split(*make_windows(series["close"].to_numpy()))
 
 
 def to_scale_free(x: np.ndarray, y: np.ndarray | None = None) -> ScaleFree:

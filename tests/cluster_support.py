@@ -1,14 +1,11 @@
-"""Real servers for the distributed-grading tests and benchmark, started here and stopped after.
+"""A real PostgreSQL server for the distributed-grading tests, started here and stopped after,
+and how to see a grading job under way.
 
     with PostgresServer() as server:            # Debian's postgresql, in a temporary folder
         url = server.create_database("course")  # postgresql://grader:PASSWORD@127.0.0.1:PORT/course
-    with DaskCluster(workers=2, hidden=[course]) as cluster:
-        grade_class(course, ..., scheduler=cluster.address)
 
-:class:`DaskCluster` runs ``dask scheduler`` and one ``dask worker`` (with its nanny) per
-worker, as an instructor would, each worker in a scratch folder of its own. ``hidden``
-folders are replaced by empty ones in the workers' view of the filesystem (bubblewrap), so
-a test proves that the workers grade without the course folder.
+The Dask cluster the tests grade on is :class:`autograder.local_cluster.LocalDaskCluster`
+(the class-grading benchmark starts it too).
 """
 
 from __future__ import annotations
@@ -17,16 +14,15 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import psutil
 
-BIN = Path(sys.executable).parent
+from autograder.local_cluster import free_port, stop_process_group
+
 POSTGRES_VERSIONS = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
 POSTGRES_HINT = "PostgreSQL is not installed: sudo apt-get install postgresql (Debian package postgresql)"
 
@@ -40,32 +36,12 @@ def postgres_problem() -> str | None:
     return None
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _wait_until(condition, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
             raise TimeoutError(f"{what} did not happen within {timeout:.0f} s")
         time.sleep(0.2)
-
-
-def _stop_group(process: subprocess.Popen, how: signal.Signals = signal.SIGTERM) -> None:
-    """End a process this module started, and every process in its session."""
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, how)
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=15)
-    except ProcessLookupError:
-        pass
 
 
 class PostgresServer:
@@ -123,84 +99,11 @@ class PostgresServer:
         return self.url(name)
 
     def stop(self) -> None:
-        _stop_group(self.process, signal.SIGINT)  # PostgreSQL's fast shutdown: it ends open sessions
+        stop_process_group(self.process, signal.SIGINT)  # PostgreSQL's fast shutdown: it ends open sessions
         self.log.close()
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def __enter__(self) -> PostgresServer:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-
-class DaskCluster:
-    """``dask scheduler`` and ``workers`` × ``dask worker`` on this machine, started as an instructor would.
-
-    Each worker has one thread (one submission at a time) and a scratch folder of its own,
-    which is also its working folder; a nanny restarts a worker that dies. Workers see
-    each of ``hidden`` as an empty folder.
-    """
-
-    def __init__(self, workers: int = 2, hidden: tuple[Path, ...] = (), allowed_failures: int | None = None):
-        self.folder = Path(tempfile.mkdtemp(prefix="dask-cluster-"))
-        self.log_files = []
-        environment = dict(os.environ)
-        environment["PATH"] = f"{BIN}{os.pathsep}{environment.get('PATH', '')}"
-        if allowed_failures is not None:
-            environment["DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES"] = str(allowed_failures)
-        port = free_port()
-        self.address = f"tcp://127.0.0.1:{port}"
-        self.processes = []
-        try:
-            self._start_all(port, workers, hidden, environment)
-        except BaseException:
-            self.stop()
-            raise
-
-    def _start_all(self, port: int, workers: int, hidden, environment) -> None:
-        self._start("scheduler", [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                                  "--no-dashboard"], environment, self.folder)
-        hide = ["bwrap", "--dev-bind", "/", "/", *(arg for path in hidden for arg in ("--tmpfs", str(path))), "--"]
-        for number in range(1, workers + 1):
-            scratch = self.folder / f"worker{number}"
-            scratch.mkdir()
-            command = [str(BIN / "dask"), "worker", self.address, "--name", f"worker{number}", "--nthreads", "1",
-                       "--local-directory", str(scratch), "--memory-limit", "0", "--no-dashboard"]
-            self._start(f"worker{number}", [*(hide if hidden else []), *command], environment, scratch)
-        self.wait_for_workers(workers)
-
-    def _start(self, name: str, command: list[str], environment, folder: Path) -> None:
-        log = (self.folder / f"{name}.log").open("w")
-        self.log_files.append(log)
-        self.processes.append(subprocess.Popen(command, cwd=folder, env=environment, stdout=log,
-                                               stderr=subprocess.STDOUT, start_new_session=True))
-
-    def client(self):
-        from distributed import Client
-
-        return Client(self.address, timeout="60s", set_as_default=False)
-
-    def wait_for_workers(self, count: int) -> None:
-        with self.client() as client:
-            client.wait_for_workers(count, timeout=180)
-
-    def worker_pids(self) -> dict[int, str]:
-        """Process ID -> address of every worker the scheduler knows now."""
-        with self.client() as client:
-            return {pid: address for address, pid in client.run(os.getpid).items()}
-
-    def logs(self) -> str:
-        return "\n".join(f"--- {path.name}\n{path.read_text()[-3000:]}" for path in sorted(self.folder.glob("*.log")))
-
-    def stop(self) -> None:
-        for process in reversed(self.processes):
-            _stop_group(process)
-        for log in self.log_files:
-            log.close()
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-    def __enter__(self) -> DaskCluster:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -1,13 +1,8 @@
 """Fixtures shared by the test modules."""
 
-from pathlib import Path
-
 import pytest
 
 import rnn_forecast
-
-REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
-
 
 @pytest.fixture(scope="session")
 def series():

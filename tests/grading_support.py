@@ -1,137 +1,66 @@
-"""Build a temporary nbgrader course from the repository, fill it with a synthetic class,
-grade it with real nbgrader, and read the scores back from the gradebook.
+"""The synthetic class for the tests: the scores each kind of submission must get, the
+errors a graded cell showed, and the sample class of :mod:`autograder.sample_class`.
 
-Reusable by any test that grades submissions (the autograder's tests, and a parallel
-grading command that must give the same grades as ``nbgrader autograde``):
+The course, the submissions and plain ``nbgrader autograde`` live in the package because
+the grading benchmarks build the same class; tests take them from here, beside what only
+tests need:
 
     course = make_course(tmp_path)                     # config, solutions/, exercises/, gradebook
-    for student, kind in CLASS.items():
-        make_submission(course, student, kind)         # submitted/<student>/gated_rnn/...
-    result = autograde(course)                         # `nbgrader autograde gated_rnn`
-    scores = read_scores(course)                       # {student: {grade_id: auto_score}}
-    assert scores["ana"] == expected_scores("solution")
-
-Everything runs the real ``nbgrader`` command in a subprocess, with the virtual
-environment's ``bin`` on PATH (nbgrader runs ``alembic`` through it) and TensorFlow
-quiet (a test cell that writes to stderr scores 0).
+    make_class(course)                                 # one submission per kind of CLASS
+    grading = autograde(course)                        # `nbgrader autograde gated_rnn`
+    assert grading.scores["ana"] == expected_scores("solution")
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import shutil
-import subprocess
-import sys
-import time
-import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
-REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
-ASSIGNMENT = "gated_rnn"
-NOTEBOOKS = ("1_gates", "2_gru8", "3_stacked_lstm")
+from autograder.sample_class import (
+    ASSIGNMENT,
+    AUTOGRADED,
+    CLASS,
+    NOTEBOOKS,
+    SUBMISSION_KINDS,
+    TEST_TIMEOUT,
+    Grading,
+    autograde,
+    cells_by_grade_id,
+    grade_in_the_kernel,
+    make_class,
+    make_course,
+    make_submission,
+    nbgrader_environment,
+    read_scores,
+    run_nbgrader,
+    submission_notebooks,
+    summary,
+    tree_digest,
+)
 
-#: The cell timeout the tests grade with (the course's config says 120 s). Long enough
-#: for the slowest cell (the stacked LSTM's 40 epochs: 7 s idle, 18 s on 2 busy cores), short
-#: enough that the endless loop in the "infinite_loop" submission costs only a minute.
-TEST_TIMEOUT = 60
-
-#: The synthetic class: student id -> kind of submission (see ``SUBMISSION_KINDS``).
-CLASS = {
-    "ana": "solution",
-    "ben": "release",
-    "cai": "wrong_class",
-    "dee": "wrong_units",
-    "eli": "untrained",
-    "fay": "raw_prices",
-    "gus": "infinite_loop",
-    "hal": "tampered_test",
-}
-
-#: Every autograded test cell: grade_id -> points.
-AUTOGRADED = {
-    "ex1_lstm_test": 1,
-    "ex1_gru_test": 1,
-    "ex1_parameters_test": 1,
-    "ex2_layers_test": 1,
-    "ex2_units_test": 1,
-    "ex2_shape_test": 1,
-    "ex2_trained_test": 1,
-    "ex2_rmse_test": 2,
-    "ex3_layers_test": 1,
-    "ex3_units_test": 1,
-    "ex3_sequences_test": 1,
-    "ex3_shape_test": 1,
-    "ex3_trained_test": 1,
-    "ex3_rmse_test": 2,
-}
-EX2 = {name for name in AUTOGRADED if name.startswith("ex2_")}
-
-#: Submission kind -> what it is, and the autograded cells it must lose (all others
-#: must score full points).
-SUBMISSION_KINDS = {
-    "solution": ("the instructor's solutions, submitted as a student's work", set()),
-    "release": ("the release, untouched", set(AUTOGRADED)),
-    "wrong_class": (
-        "LSTM(8) instead of GRU(8); GRU(32) + GRU(16) instead of the two LSTMs",
-        {"ex2_layers_test", "ex2_shape_test", "ex3_layers_test", "ex3_shape_test"},
-    ),
-    "wrong_units": (
-        "GRU(32) instead of GRU(8); LSTM(32) + LSTM(8) instead of LSTM(32) + LSTM(16)",
-        {"ex2_units_test", "ex2_shape_test", "ex3_units_test", "ex3_shape_test"},
-    ),
-    "untrained": (
-        "right models, never fitted",
-        {"ex2_trained_test", "ex2_rmse_test", "ex3_trained_test", "ex3_rmse_test"},
-    ),
-    "raw_prices": (
-        "right models, trained on raw index levels instead of scale-free windows",
-        {"ex2_rmse_test", "ex3_rmse_test"},
-    ),
-    "infinite_loop": ("an endless loop in exercise 2's build cell", EX2),
-    "tampered_test": (
-        "a wrong LSTM gate set, and the test cell below it edited to `pass`",
-        {"ex1_lstm_test"},
-    ),
-}
-
-#: Solution-cell edits per faulty kind: grade_id -> [(old, new), ...] applied to the
-#: solution's source (every ``old`` must occur, so a changed notebook cannot silently
-#: turn a faulty submission into a correct one).
-_EDITS = {
-    "wrong_class": {
-        "ex2_build_answer": [("keras.layers.GRU(8)", "keras.layers.LSTM(8)")],
-        "ex3_build_answer": [
-            ("keras.layers.LSTM(32, return_sequences=True)", "keras.layers.GRU(32, return_sequences=True)"),
-            ("keras.layers.LSTM(16)", "keras.layers.GRU(16)"),
-        ],
-    },
-    "wrong_units": {
-        "ex2_build_answer": [("keras.layers.GRU(8)", "keras.layers.GRU(32)")],
-        "ex3_build_answer": [("keras.layers.LSTM(16)", "keras.layers.LSTM(8)")],
-    },
-    "untrained": {
-        "ex2_train_answer": [("trained = fit(model, train.x, train.y)", "pass  # never calls fit")],
-        "ex3_train_answer": [("trained = fit(model, train.x, train.y)", "pass  # never calls fit")],
-    },
-    "raw_prices": {
-        "ex2_train_answer": [("fit(model, train.x, train.y)", "fit(model, split.x_train, split.y_train)")],
-        "ex3_train_answer": [("fit(model, train.x, train.y)", "fit(model, split.x_train, split.y_train)")],
-    },
-    "infinite_loop": {
-        "ex2_build_answer": [("set_seed(0)", "set_seed(0)\nwhile True:  # a training loop that never ends\n    pass")],
-    },
-    "tampered_test": {
-        "ex1_lstm_answer": [('{"forget", "input", "output"}', '{"forget", "input"}')],
-        "ex1_lstm_test": [
-            ('from autograder.checks import check_gates\n\ncheck_gates(lstm_gates, "LSTM")', "pass"),
-        ],
-    },
-}
+__all__ = [
+    "ASSIGNMENT",
+    "AUTOGRADED",
+    "CLASS",
+    "NOTEBOOKS",
+    "SUBMISSION_KINDS",
+    "TEST_TIMEOUT",
+    "Grading",
+    "autograde",
+    "error_outputs",
+    "expected_scores",
+    "grade_in_the_kernel",
+    "make_class",
+    "make_course",
+    "make_submission",
+    "nbgrader_environment",
+    "read_scores",
+    "run_nbgrader",
+    "submission_notebooks",
+    "summary",
+    "tree_digest",
+]
 
 
 def expected_scores(kind: str) -> dict[str, float]:
@@ -140,6 +69,7 @@ def expected_scores(kind: str) -> dict[str, float]:
     return {name: (0.0 if name in lost else float(points)) for name, points in AUTOGRADED.items()}
 
 
+<<<<<<< HEAD
 # ---------------------------------------------------------------- running nbgrader
 
 
@@ -342,6 +272,8 @@ def read_scores(course: Path, db_url: str | None = None) -> dict[str, dict[str, 
     return scores
 
 
+=======
+>>>>>>> issue-10-tidy
 def error_outputs(course: Path, student: str) -> dict[str, list[str]]:
     """grade_id -> the error lines and stderr text of each test cell in the autograded copy."""
     found = {}
@@ -349,7 +281,7 @@ def error_outputs(course: Path, student: str) -> dict[str, list[str]]:
         path = Path(course) / "autograded" / student / ASSIGNMENT / f"{name}.ipynb"
         if not path.exists():
             continue
-        for cell_id, cell in _cells_by_id(nbformat.read(path, as_version=4)).items():
+        for cell_id, cell in cells_by_grade_id(nbformat.read(path, as_version=4)).items():
             lines = []
             for output in cell.get("outputs", []):
                 if output.output_type == "error":
@@ -359,8 +291,3 @@ def error_outputs(course: Path, student: str) -> dict[str, list[str]]:
             if lines:
                 found[cell_id] = lines
     return found
-
-
-def summary(grading: Grading) -> str:
-    """A readable per-student table of the scores, for failure messages and the benchmark."""
-    return json.dumps(grading.scores, indent=1, sort_keys=True)

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
 from pathlib import Path
 
 import grading_support as support
-from grading_support import REPOSITORY_ROOT
+from autograder.local_cluster import free_port
+from rnn_forecast.paths import REPOSITORY_ROOT
 
 NBGRADER = str(REPOSITORY_ROOT / ".venv" / "bin" / "nbgrader")
 
@@ -78,12 +78,6 @@ def copy_course(root: Path) -> Path:
 def make(course: Path, target: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     """``make TARGET`` with the course copy's Makefile, as the instructor types it."""
     return run(["make", "-C", str(course), "-o", ".venv/.installed", target], course, env, f"make {target}")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class JupyterLabServer:

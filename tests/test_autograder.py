@@ -12,7 +12,8 @@ import nbformat
 import pytest
 
 import grading_support as support
-from grading_support import ASSIGNMENT, AUTOGRADED, CLASS, NOTEBOOKS, REPOSITORY_ROOT, SUBMISSION_KINDS
+from grading_support import ASSIGNMENT, AUTOGRADED, CLASS, NOTEBOOKS, SUBMISSION_KINDS
+from rnn_forecast.paths import REPOSITORY_ROOT
 
 # Real nbgrader grading of the whole synthetic class: minutes.
 pytestmark = pytest.mark.slow

@@ -151,7 +151,7 @@ def test_return_sequences():
     )
 
 
-def test_shapes_and_parameters(gru8, lstm32):
+def test_shapes_and_parameters(lstm32):
     fails_with("expected 425 parameters in the model, found 4,897", check_shapes_and_parameters, lstm32, 425)
     wide = build_model(keras.layers.GRU(8), window=24)
     fails_with("expected the input shape (None, 12, 1), found (None, 24, 1)", check_shapes_and_parameters, wide, 425)

@@ -27,8 +27,9 @@ import pytest
 
 from autograder import lab
 from autograder.steps import missing_answer
-from grading_support import ASSIGNMENT, NOTEBOOKS, REPOSITORY_ROOT
+from grading_support import ASSIGNMENT, NOTEBOOKS
 from lab_support import JupyterLabServer, copy_course, isolated_environment, make, repository_state
+from rnn_forecast.paths import REPOSITORY_ROOT
 
 pytestmark = pytest.mark.slow
 

@@ -1,8 +1,9 @@
 """Grading on a real Dask cluster, into a real PostgreSQL gradebook, with workers that die.
 
-Each test starts what an instructor would run (``tests/cluster_support.py``): ``dask
-scheduler`` and two ``dask worker`` processes, each in a scratch folder of its own and
-with the course folder hidden from it, and a PostgreSQL server in a temporary folder.
+Each test starts what an instructor would run: ``dask scheduler`` and two ``dask worker``
+processes (``autograder/local_cluster.py``), each in a scratch folder of its own and with
+the course folder hidden from it, and a PostgreSQL server in a temporary folder
+(``tests/cluster_support.py``).
 The class's grades must equal those of sequential ``nbgrader autograde`` (the
 ``graded_class`` fixture), and a student whose worker dies mid-job is graded exactly
 once more, elsewhere; a submission that fails on its own is never graded twice.
@@ -22,9 +23,10 @@ import grading_support as support
 from autograder.grade_job import (
     CRASHED, GRADED, MEMORY, WORKER_LOST, Limits, course_environment, environment_problem,
 )
+from autograder.local_cluster import LocalDaskCluster
 from autograder.orchestrate import grade_class
 from autograder.sandbox import sandbox_problem
-from cluster_support import DaskCluster, PostgresServer, autograde_processes, kernel_started, postgres_problem
+from cluster_support import PostgresServer, autograde_processes, kernel_started, postgres_problem
 from test_grade_class import ANSWER, LIMITS
 from test_grade_class import make_course as make_toy_course
 from test_grade_class import submit as submit_toy
@@ -112,7 +114,7 @@ def test_the_class_graded_on_dask_into_postgresql_gets_the_grades_of_sequential_
         (snooper / f"{name}.ipynb").unlink()  # an untouched notebook scores 0 without running
     submitted = support.tree_digest(course / "submitted")
 
-    with DaskCluster(workers=2, hidden=(course,)) as cluster:
+    with LocalDaskCluster(workers=2, hidden=(course,)) as cluster:
         jobs = grade_class(course, support.ASSIGNMENT, limits=Limits(cell_timeout=support.TEST_TIMEOUT),
                            scheduler=cluster.address)
         workers = set(cluster.worker_pids().values())
@@ -151,7 +153,7 @@ def test_the_class_graded_on_dask_into_postgresql_gets_the_grades_of_sequential_
 class WorkerKiller(threading.Thread):
     """Kills the Dask worker grading ``student`` once that student's kernel runs, ``times`` times."""
 
-    def __init__(self, cluster: DaskCluster, student: str, times: int):
+    def __init__(self, cluster: LocalDaskCluster, student: str, times: int):
         super().__init__(daemon=True)
         self.cluster, self.student, self.times = cluster, student, times
         self.killed: list[tuple[str, psutil.Process]] = []  # (worker address, its autograde)
@@ -204,7 +206,7 @@ def test_a_student_whose_worker_dies_is_graded_once_more_elsewhere_and_only_once
         url = request.getfixturevalue("postgres").create_database("workers_die")
         use_postgresql(course, url, "toy")
 
-    with DaskCluster(workers=2, hidden=(course,), allowed_failures=allowed_failures) as cluster:
+    with LocalDaskCluster(workers=2, hidden=(course,), allowed_failures=allowed_failures) as cluster:
         killers = [WorkerKiller(cluster, "kim", 1), WorkerKiller(cluster, "lou", 2)]
         for killer in killers:
             killer.start()

@@ -1,11 +1,11 @@
 """The pip route and the conda route install the same versions."""
 
 import re
-from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from rnn_forecast.paths import REPOSITORY_ROOT as ROOT
+
 # The pip route installs TensorFlow's CPU-only wheel on Linux x86-64, and psycopg's binary
 # wheel beside psycopg; conda has one package for each.
 SAME_PACKAGE = {"tensorflow-cpu": "tensorflow", "psycopg-binary": "psycopg"}

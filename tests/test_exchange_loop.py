@@ -23,8 +23,9 @@ import pytest
 
 import grading_support as support
 from autograder import lab
-from grading_support import ASSIGNMENT, NOTEBOOKS, REPOSITORY_ROOT
+from grading_support import ASSIGNMENT, NOTEBOOKS
 from lab_support import NBGRADER, copy_course, isolated_environment, make, repository_state, run
+from rnn_forecast.paths import REPOSITORY_ROOT
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,8 @@ import re
 import nbformat
 import pytest
 
-from grading_support import ASSIGNMENT, REPOSITORY_ROOT
+from grading_support import ASSIGNMENT
+from rnn_forecast.paths import REPOSITORY_ROOT
 
 CALIBRATION = json.loads((REPOSITORY_ROOT / "autograder" / "calibration.json").read_text())
 NUMBER_WORDS = {10: "ten"}

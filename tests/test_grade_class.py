@@ -17,13 +17,13 @@ from nbgrader.api import Gradebook
 from autograder.grade_class import main
 from autograder.grade_job import CRASHED, GRADED, MEMORY, TIMED_OUT, Limits
 from autograder.orchestrate import grade_class
+from rnn_forecast.paths import REPOSITORY_ROOT
 import grading_support
 from grading_support import run_nbgrader, tree_digest
 
 # Real nbgrader grading, with submissions that run into the time limit.
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "toy"
 HIDDEN_MESSAGE = "expected double to work for odd numbers too"
 
@@ -70,7 +70,7 @@ def toy_notebook():
 def make_course(root: Path, students) -> Path:
     course = root
     course.mkdir(parents=True)
-    shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+    shutil.copy(REPOSITORY_ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
     with (course / "nbgrader_config.py").open("a") as config:
         # Plain asserts have no verifier to decide them: sandboxed kernels, in-kernel scores.
         config.write(

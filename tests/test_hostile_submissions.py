@@ -206,7 +206,8 @@ def test_no_connection_reached_the_graders_loopback(graded):
     assert "no network" in outputs_text(graded.course, "h_network")
 
 
-def test_no_process_outlives_its_notebook(graded):
+@pytest.mark.usefixtures("graded")  # looks for leftovers once the class is graded
+def test_no_process_outlives_its_notebook():
     left = []
     for process in psutil.process_iter(["cmdline"]):
         if MARKER in (process.info["cmdline"] or []):

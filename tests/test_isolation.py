@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from rnn_forecast.data import REPOSITORY_ROOT
+from rnn_forecast.paths import REPOSITORY_ROOT
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,7 @@ import pytest
 from traitlets.config.loader import PyFileConfigLoader
 
 from autograder import lab
-from grading_support import REPOSITORY_ROOT
+from rnn_forecast.paths import REPOSITORY_ROOT
 
 
 @pytest.fixture

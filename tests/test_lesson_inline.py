@@ -11,20 +11,17 @@ summary, links to the exercises, executed and free of errors and stderr).
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import nbformat
 import numpy as np
 import pytest
 
 import rnn_forecast
-from rnn_forecast.notebooks import lesson_notebooks
-
-LESSONS = Path(__file__).resolve().parent.parent / "lessons"
+from rnn_forecast.notebooks import LESSONS_DIR, lesson_notebooks
 
 
 def lesson(name: str) -> nbformat.NotebookNode:
-    return nbformat.read(LESSONS / name, as_version=4)
+    return nbformat.read(LESSONS_DIR / name, as_version=4)
 
 
 def inline_code(notebook: str, marker: str, namespace: dict | None = None) -> dict:
@@ -211,13 +208,13 @@ def test_adding_model_in_the_lesson_is_the_packages(cell):
 # ---------------------------------------------------------------- every lesson
 
 
-@pytest.fixture(params=[path.name for path in lesson_notebooks(LESSONS)])
+@pytest.fixture(params=[path.name for path in lesson_notebooks(LESSONS_DIR)])
 def notebook(request):
     return request.param, lesson(request.param)
 
 
 def test_there_are_four_lessons():
-    assert [path.name[:3] for path in lesson_notebooks(LESSONS)] == ["01_", "02_", "03_", "04_"]
+    assert [path.name[:3] for path in lesson_notebooks(LESSONS_DIR)] == ["01_", "02_", "03_", "04_"]
 
 
 def test_lesson_structure(notebook):
@@ -254,4 +251,4 @@ def test_lesson_links_point_to_existing_lessons(notebook):
     name, nb = notebook
     markdown = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "markdown")
     for target in re.findall(r"\]\(([0-9][0-9]_[a-z0-9_]+\.ipynb)\)", markdown):
-        assert (LESSONS / target).is_file(), f"{name} links to missing {target}"
+        assert (LESSONS_DIR / target).is_file(), f"{name} links to missing {target}"

@@ -16,7 +16,8 @@ import nbformat
 import pytest
 
 from autograder import steps
-from grading_support import ASSIGNMENT, NOTEBOOKS, REPOSITORY_ROOT, nbgrader_environment
+from grading_support import ASSIGNMENT, NOTEBOOKS, nbgrader_environment
+from rnn_forecast.paths import REPOSITORY_ROOT
 
 
 def solution(name):

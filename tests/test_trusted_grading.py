@@ -18,8 +18,9 @@ import pytest
 
 from autograder import checks, handover, sandbox, steps, verifier
 from autograder.trusted import CheckCall, UnverifiableTestCell, parse_test_cell
-from grading_support import ASSIGNMENT, AUTOGRADED, NOTEBOOKS, REPOSITORY_ROOT
+from grading_support import ASSIGNMENT, AUTOGRADED, NOTEBOOKS
 from rnn_forecast.models import build_model
+from rnn_forecast.paths import REPOSITORY_ROOT
 
 # ---------------------------------------------------------------- test cells
 
