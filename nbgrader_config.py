@@ -6,7 +6,7 @@ export); see "For instructors: exercises and grading" in the README.
 
 import os
 
-c = get_config()  # noqa: F821  (provided by nbgrader when it loads this file)
+c = get_config()
 
 c.CourseDirectory.course_id = "gated-rnn"
 c.CourseDirectory.source_directory = "solutions"  # instructor version, with solutions and tests

@@ -25,14 +25,13 @@ import sys
 import time
 
 import rnn_forecast  # noqa: F401  (quiets TensorFlow before Keras imports it)
+from autograder.checks import CALIBRATION_PATH, graded_rmse
+from autograder.reference import LAYERS, reference_model
+from rnn_forecast.comparison import naive_score
+from rnn_forecast.windows import course_split
 
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from autograder.checks import CALIBRATION_PATH, graded_rmse  # noqa: E402
-from autograder.reference import LAYERS, reference_model  # noqa: E402
-from rnn_forecast.comparison import naive_score  # noqa: E402
-from rnn_forecast.windows import course_split  # noqa: E402
+import keras
+import tensorflow as tf
 
 MARGIN = 1.25
 ROUND_TO = 5.0
@@ -74,7 +73,10 @@ def calibrate(seeds: int, exercises=tuple(LAYERS), log=print) -> dict:
             "untrained_seed_0": graded_rmse(reference_model(exercise, 0, inputs="untrained")),
         }
         bound = bound_for(runs)
-        log(f"{exercise}: bound {bound:.1f}; controls " + ", ".join(f"{k} {v:.1f}" for k, v in controls.items()))
+        log(
+            f"{exercise}: bound {bound:.1f}; controls "
+            + ", ".join(f"{k} {v:.1f}" for k, v in controls.items())
+        )
         if not max(runs) <= bound < min(controls.values()):
             raise SystemExit(
                 f"{exercise}: the bound {bound:.1f} does not separate the reference runs "

@@ -21,14 +21,14 @@ import warnings
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+
 import rnn_forecast  # noqa: F401  (quiets TensorFlow before Keras imports it)
+from rnn_forecast.metrics import rmse
+from rnn_forecast.models import CELLS
+from rnn_forecast.windows import WINDOW, course_split, from_scale_free, to_scale_free
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-
-from rnn_forecast.metrics import rmse  # noqa: E402
-from rnn_forecast.models import CELLS  # noqa: E402  (the recurrent layer classes, by name)
-from rnn_forecast.windows import WINDOW, course_split, from_scale_free, to_scale_free  # noqa: E402
+import keras
 
 CALIBRATION_PATH = Path(__file__).resolve().parent / "calibration.json"
 
@@ -175,12 +175,10 @@ def check_recurrent_layers(model, *classes: str) -> None:
     _require_model(model)
     found = recurrent_layers(model)
     right = len(found) == len(classes) and all(
-        type(layer) is CELLS[name] for layer, name in zip(found, classes)
+        type(layer) is CELLS[name] for layer, name in zip(found, classes, strict=True)
     )
     if not right:
-        raise AssertionError(
-            f"expected {_expected_layers(classes)}, found {_found_layers(found)}"
-        )
+        raise AssertionError(f"expected {_expected_layers(classes)}, found {_found_layers(found)}")
 
 
 def check_units(model, *units: int) -> None:
@@ -202,12 +200,14 @@ def check_return_sequences(model, *flags: bool) -> None:
     found = recurrent_layers(model)
     actual = [bool(getattr(layer, "return_sequences", False)) for layer in found]
     if actual != list(flags):
+
         def say(flag):
             return "return_sequences=True" if flag else "return_sequences=False"
 
+        described = [f"{describe_layer(layer)} with {say(a)}" for layer, a in zip(found, actual, strict=True)]
         raise AssertionError(
             f"expected {_join([say(f) for f in flags], 'then')} on the recurrent layers, "
-            f"found {_join([f'{describe_layer(l)} with {say(a)}' for l, a in zip(found, actual)]) or 'no recurrent layer'}"
+            f"found {_join(described) or 'no recurrent layer'}"
         )
 
 
@@ -278,18 +278,14 @@ def check_trained(model) -> None:
     _require_model(model)
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None:
-        raise AssertionError(
-            "expected a model compiled and trained with fit, found one with no optimizer"
-        )
+        raise AssertionError("expected a model compiled and trained with fit, found one with no optimizer")
     steps = int(optimizer.iterations.numpy())
     if steps <= 0:
         raise AssertionError(
             "expected a trained model, found that its optimizer has taken 0 steps (was fit called?)"
         )
     compared = [
-        (value, initial)
-        for value, initial in map(_initial_bias, _all_layers(model))
-        if value is not None
+        (value, initial) for value, initial in map(_initial_bias, _all_layers(model)) if value is not None
     ]
     if compared and all(np.array_equal(value, initial) for value, initial in compared):
         raise AssertionError(

@@ -25,7 +25,13 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from autograder.grade_job import (
-    GRADER_ERROR, WORKER_LOST, JobResult, JobSpec, Release, environment_problem, run_job,
+    GRADER_ERROR,
+    WORKER_LOST,
+    JobResult,
+    JobSpec,
+    Release,
+    environment_problem,
+    run_job,
 )
 from autograder.sandbox import SandboxUnavailable, require_sandbox
 
@@ -72,19 +78,23 @@ class DaskCluster:
         except (OSError, TimeoutError) as error:
             raise SystemExit(
                 f"Cannot reach the Dask scheduler at {address} ({error}). Start a cluster "
-                "(README, \"Grading beyond one machine\") or check the address."
+                '(README, "Grading beyond one machine") or check the address.'
             ) from None
 
     def check(self, release: Release) -> None:
         """Stop before the first job when a worker could not grade: no sandbox, another environment."""
         if not self.client.scheduler_info()["workers"]:
-            raise SystemExit(f"The Dask cluster at {self.address} has no workers: start some (`dask worker {self.address}`).")
+            raise SystemExit(
+                f"The Dask cluster at {self.address} has no workers: start some (`dask worker {self.address}`)."
+            )
         try:
-            problems = self.client.run(worker_problem, release.environment, not release.limits.unsafe_no_sandbox)
+            problems = self.client.run(
+                worker_problem, release.environment, not release.limits.unsafe_no_sandbox
+            )
         except Exception as error:  # noqa: BLE001  (a worker without the course's package cannot even answer)
             raise SystemExit(
                 f"A worker of the Dask cluster at {self.address} cannot run the course's grading ({error!r}): "
-                "install the course's environment on every worker (README, \"Grading beyond one machine\")."
+                'install the course\'s environment on every worker (README, "Grading beyond one machine").'
             ) from None
         found = [f"{worker}: {problem}" for worker, problem in sorted(problems.items()) if problem]
         if found:
@@ -153,9 +163,11 @@ def _hold(value):
 
 def lost(spec: JobSpec, started: int) -> JobResult:
     return JobResult(
-        spec.student, outcome=WORKER_LOST, attempts=started,
+        spec.student,
+        outcome=WORKER_LOST,
+        attempts=started,
         log=f"Not graded: the worker grading {spec.student} died {started} time(s) in the middle of the job; "
-            "it is not tried again. Grade this student again once the cluster is healthy.",
+        "it is not tried again. Grade this student again once the cluster is healthy.",
     )
 
 
@@ -169,7 +181,9 @@ def grade_on_worker(spec: JobSpec, release: Release, run: str) -> JobResult:
     client.set_metadata(counter, started)
     if started > MAX_STARTS:
         return lost(spec, started - 1)
-    result = run_job(spec, release, scratch_root=worker.local_directory, threads=threads_per_job(worker, client, run))
+    result = run_job(
+        spec, release, scratch_root=worker.local_directory, threads=threads_per_job(worker, client, run)
+    )
     result.attempts, result.worker = started, worker.address
     return result
 

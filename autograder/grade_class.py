@@ -29,39 +29,82 @@ from autograder.orchestrate import grade_class
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("assignment", help="the assignment's name, e.g. gated_rnn")
-    parser.add_argument("--workers", type=int,
-                        help=f"submissions graded at once on this machine (default: the number of cores, "
-                             f"{os.cpu_count()})")
-    parser.add_argument("--scheduler", metavar="ADDRESS",
-                        help="grade on the Dask cluster whose scheduler listens here, e.g. tcp://HOST:8786; "
-                             "it grades as many at once as its workers have threads")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
-                        help="wall-time limit per submission in seconds (default %(default)s)")
-    parser.add_argument("--memory-limit", type=int, default=DEFAULT_MEMORY_MIB, metavar="MIB",
-                        help="memory limit of a submission's kernel in MiB (default %(default)s)")
-    parser.add_argument("--cell-timeout", type=int, metavar="S",
-                        help="nbgrader's per-cell timeout (default: nbgrader_config.py's)")
-    parser.add_argument("--student", action="append", metavar="ID",
-                        help="grade only this student (repeatable); default: every submission")
-    parser.add_argument("--course-dir", type=Path, default=Path.cwd(),
-                        help="the nbgrader course directory (default: the current one)")
-    parser.add_argument("--disk-limit", type=int, metavar="MIB",
-                        help="size limit of each kernel's working folder in MiB (default 256)")
-    parser.add_argument("--unsafe-no-sandbox", action="store_true",
-                        help="grade without the sandbox: student code can then read the solutions and "
-                             "change course files. Only for machines where bubblewrap cannot run.")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help=f"submissions graded at once on this machine (default: the number of cores, {os.cpu_count()})",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="grade on the Dask cluster whose scheduler listens here, e.g. tcp://HOST:8786; "
+        "it grades as many at once as its workers have threads",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        help="wall-time limit per submission in seconds (default %(default)s)",
+    )
+    parser.add_argument(
+        "--memory-limit",
+        type=int,
+        default=DEFAULT_MEMORY_MIB,
+        metavar="MIB",
+        help="memory limit of a submission's kernel in MiB (default %(default)s)",
+    )
+    parser.add_argument(
+        "--cell-timeout",
+        type=int,
+        metavar="S",
+        help="nbgrader's per-cell timeout (default: nbgrader_config.py's)",
+    )
+    parser.add_argument(
+        "--student",
+        action="append",
+        metavar="ID",
+        help="grade only this student (repeatable); default: every submission",
+    )
+    parser.add_argument(
+        "--course-dir",
+        type=Path,
+        default=Path.cwd(),
+        help="the nbgrader course directory (default: the current one)",
+    )
+    parser.add_argument(
+        "--disk-limit",
+        type=int,
+        metavar="MIB",
+        help="size limit of each kernel's working folder in MiB (default 256)",
+    )
+    parser.add_argument(
+        "--unsafe-no-sandbox",
+        action="store_true",
+        help="grade without the sandbox: student code can then read the solutions and "
+        "change course files. Only for machines where bubblewrap cannot run.",
+    )
     args = parser.parse_args(argv)
     if args.scheduler and args.workers:
-        parser.error("--workers sets the pool on this machine; with --scheduler the Dask cluster grades "
-                     "one submission per worker thread (dask worker --nthreads)")
+        parser.error(
+            "--workers sets the pool on this machine; with --scheduler the Dask cluster grades "
+            "one submission per worker thread (dask worker --nthreads)"
+        )
     workers = args.workers or os.cpu_count() or 1
 
     started = time.perf_counter()
     jobs = grade_class(
-        args.course_dir, args.assignment, workers,
-        Limits(args.timeout, args.memory_limit, cell_timeout=args.cell_timeout, disk_mib=args.disk_limit,
-               unsafe_no_sandbox=args.unsafe_no_sandbox),
-        args.student, scheduler=args.scheduler,
+        args.course_dir,
+        args.assignment,
+        workers,
+        Limits(
+            args.timeout,
+            args.memory_limit,
+            cell_timeout=args.cell_timeout,
+            disk_mib=args.disk_limit,
+            unsafe_no_sandbox=args.unsafe_no_sandbox,
+        ),
+        args.student,
+        scheduler=args.scheduler,
     )
     if not jobs:
         print(f"No submissions of {args.assignment} under {args.course_dir.resolve() / 'submitted'}.")

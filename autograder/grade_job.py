@@ -24,6 +24,7 @@ job refuses to grade on a machine whose course environment differs from the inst
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -65,8 +66,18 @@ DEFAULT_MEMORY_MIB = 4096
 POLL = 0.2
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 #: The packages that run a notebook, score it or compute what the checks compare.
-GRADING_PACKAGES = ("nbgrader", "nbconvert", "nbclient", "jupyter_client", "ipykernel",
-                    "tensorflow-cpu", "tensorflow", "keras", "numpy", "pandas")
+GRADING_PACKAGES = (
+    "nbgrader",
+    "nbconvert",
+    "nbclient",
+    "jupyter_client",
+    "ipykernel",
+    "tensorflow-cpu",
+    "tensorflow",
+    "keras",
+    "numpy",
+    "pandas",
+)
 #: Environment variable naming the process that must outlive the autograde (autograder.limits).
 GRADER_PID_VARIABLE = "AUTOGRADER_GRADER_PID"
 
@@ -171,11 +182,14 @@ def _grade(spec: JobSpec, release: Release, scratch: Path, threads: int, result:
                 write_rows(gradebook, release.assignment, spec.earlier_rows)
     else:
         db_url = release.gradebook_url
-    write_config(course / "nbgrader_config.py", {
-        **release.config,
-        "CourseDirectory.db_url": db_url,
-        "SandboxedExecute.audited_folders": [release.course_folder],
-    })
+    write_config(
+        course / "nbgrader_config.py",
+        {
+            **release.config,
+            "CourseDirectory.db_url": db_url,
+            "SandboxedExecute.audited_folders": [release.course_folder],
+        },
+    )
     log = scratch / "autograde.log"
     command = autograde_command(release.assignment, spec.student, release.limits)
     timed_out = run_limited(command, course, job_environment(threads), log, release.limits, result)
@@ -192,9 +206,13 @@ def _grade(spec: JobSpec, release: Release, scratch: Path, threads: int, result:
     result.flags = read_flags(autograded)
     with Gradebook(db_url, release.course_id) as gradebook:
         result.score, result.max_score = read_score(gradebook, release.assignment, spec.student)
-        rows = read_rows(gradebook, release.assignment, spec.student) if release.gradebook is not None else None
+        rows = (
+            read_rows(gradebook, release.assignment, spec.student) if release.gradebook is not None else None
+        )
     result.autograded = {
-        str(path.relative_to(course)): path.read_bytes() for path in sorted(autograded.rglob("*")) if path.is_file()
+        str(path.relative_to(course)): path.read_bytes()
+        for path in sorted(autograded.rglob("*"))
+        if path.is_file()
     }
     result.rows = rows
 
@@ -209,7 +227,9 @@ def _write_files(course: Path, files: dict[str, bytes]) -> None:
 def write_config(path: Path, settings: dict[str, object]) -> None:
     """An ``nbgrader_config.py`` that sets each "Section.trait" to its value; readable only by its owner,
     since it may hold the gradebook's password."""
-    lines = ["# The course's nbgrader configuration as resolved on the instructor's machine (autograder.grade_job)."]
+    lines = [
+        "# The course's nbgrader configuration as resolved on the instructor's machine (autograder.grade_job)."
+    ]
     lines += [f"c.{name} = {value!r}" for name, value in settings.items()]
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as file:
@@ -220,11 +240,20 @@ def autograde_command(assignment: str, student: str, limits: Limits) -> list[str
     beside_python = Path(sys.executable).parent / "nbgrader"
     nbgrader = str(beside_python) if beside_python.exists() else shutil.which("nbgrader")
     if nbgrader is None:
-        raise RuntimeError("nbgrader is not installed in this environment: install the course's environment here")
+        raise RuntimeError(
+            "nbgrader is not installed in this environment: install the course's environment here"
+        )
     return [
-        sys.executable, "-m", "autograder.limits", str(limits.memory_mib), "--",
-        nbgrader, "autograde", assignment,
-        "--student", student,
+        sys.executable,
+        "-m",
+        "autograder.limits",
+        str(limits.memory_mib),
+        "--",
+        nbgrader,
+        "autograde",
+        assignment,
+        "--student",
+        student,
         "--force",
         *([f"--Execute.timeout={limits.cell_timeout}"] if limits.cell_timeout else []),
         *([f"--SandboxedKernelManager.work_size_mib={limits.disk_mib}"] if limits.disk_mib else []),
@@ -251,8 +280,13 @@ def run_limited(command, course: Path, environment, log: Path, limits: Limits, r
     timed_out = False
     with log.open("w") as output:
         child = subprocess.Popen(
-            command, cwd=course, env={**environment, GRADER_PID_VARIABLE: str(os.getpid())},
-            stdout=output, stderr=output, stdin=subprocess.DEVNULL, start_new_session=True,
+            command,
+            cwd=course,
+            env={**environment, GRADER_PID_VARIABLE: str(os.getpid())},
+            stdout=output,
+            stderr=output,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
         process = psutil.Process(child.pid)
         kernel_peak = 0
@@ -309,18 +343,14 @@ def interrupt_kernels(process: psutil.Process) -> None:
     Only the kernels: the sandbox around one, or the verifier, would simply stop.
     """
     for kernel in student_kernels(process):
-        try:
+        with contextlib.suppress(psutil.Error):
             kernel.send_signal(signal.SIGINT)
-        except psutil.Error:
-            pass
 
 
 def kill_tree(process: psutil.Process) -> None:
     for member in [*safe_children(process), process]:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             member.kill()
-        except psutil.NoSuchProcess:
-            pass
 
 
 def safe_children(process: psutil.Process) -> list[psutil.Process]:
@@ -397,14 +427,15 @@ def environment_problem(expected: dict[str, str], sandboxed: bool = True) -> str
     if differences:
         shown = ", ".join(
             f"{name} {here[name]} here, {expected[name]} on the instructor's machine"
-            if name in here and name in expected and "/" not in name else name
+            if name in here and name in expected and "/" not in name
+            else name
             for name in differences[:6]
         )
         more = f" and {len(differences) - 6} more" if len(differences) > 6 else ""
         return (
             f"Not graded on {machine}: its course environment differs from the instructor's ({shown}{more}), "
             "so its grades could differ. Install the course's environment from the same commit on every "
-            "worker (README, \"Grading beyond one machine\")."
+            'worker (README, "Grading beyond one machine").'
         )
     if sandboxed:
         try:

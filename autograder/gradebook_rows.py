@@ -73,7 +73,9 @@ def read_rows(gradebook: Gradebook, assignment: str, student: str) -> StudentRow
         rows.submission.notebooks[notebook.name] = NotebookRows(
             flagged=bool(notebook.flagged),
             late_submission_penalty=notebook.late_submission_penalty,
-            grades={grade.name: {name: getattr(grade, name) for name in GRADE_FIELDS} for grade in notebook.grades},
+            grades={
+                grade.name: {name: getattr(grade, name) for name in GRADE_FIELDS} for grade in notebook.grades
+            },
             comments={
                 comment.name: {name: getattr(comment, name) for name in COMMENT_FIELDS}
                 for comment in notebook.comments
@@ -144,13 +146,22 @@ def _copy_assignment(source: Gradebook, target: Gradebook, assignment: str) -> N
     for notebook in definition.notebooks:
         target.add_notebook(notebook.name, assignment, kernelspec=notebook.kernelspec)
         for cell in notebook.grade_cells:
-            target.add_grade_cell(cell.name, notebook.name, assignment, max_score=cell.max_score,
-                                  cell_type=cell.cell_type)
+            target.add_grade_cell(
+                cell.name, notebook.name, assignment, max_score=cell.max_score, cell_type=cell.cell_type
+            )
         for cell in notebook.solution_cells:
             target.add_solution_cell(cell.name, notebook.name, assignment)
         for cell in notebook.task_cells:
-            target.add_task_cell(cell.name, notebook.name, assignment, max_score=cell.max_score,
-                                 cell_type=cell.cell_type)
+            target.add_task_cell(
+                cell.name, notebook.name, assignment, max_score=cell.max_score, cell_type=cell.cell_type
+            )
         for cell in notebook.source_cells:
-            target.add_source_cell(cell.name, notebook.name, assignment, cell_type=cell.cell_type,
-                                   locked=cell.locked, source=cell.source, checksum=cell.checksum)
+            target.add_source_cell(
+                cell.name,
+                notebook.name,
+                assignment,
+                cell_type=cell.cell_type,
+                locked=cell.locked,
+                source=cell.source,
+                checksum=cell.checksum,
+            )

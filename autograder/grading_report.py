@@ -34,9 +34,7 @@ class Progress:
         if self.interactive:
             self.stream.write("\r" + line)
         elif job is not None:
-            self.stream.write(
-                f"{line}  ({job.student}: {job.outcome}, {job.score:g}/{job.max_score:g})\n"
-            )
+            self.stream.write(f"{line}  ({job.student}: {job.outcome}, {job.score:g}/{job.max_score:g})\n")
         self.stream.flush()
 
     def close(self) -> None:
@@ -47,7 +45,7 @@ class Progress:
 def _clock(seconds: float) -> str:
     if seconds != seconds:  # NaN: nothing finished yet
         return "?"
-    minutes, seconds = divmod(int(round(seconds)), 60)
+    minutes, seconds = divmod(round(seconds), 60)
     return f"{minutes}:{seconds:02d}"
 
 
@@ -57,7 +55,11 @@ def summary_table(jobs: list[JobResult]) -> str:
     rows = [
         f"{j.student:<20} {f'{j.score:g}/{j.max_score:g}':>11} {j.seconds:>7.1f} {j.peak_mib:>9.0f} "
         f"{len(j.flags) or '-':>5}  {j.outcome}"
-        + (" (its first worker died; graded on another)" if j.attempts > 1 and j.outcome != WORKER_LOST else "")
+        + (
+            " (its first worker died; graded on another)"
+            if j.attempts > 1 and j.outcome != WORKER_LOST
+            else ""
+        )
         for j in jobs
     ]
     flagged = [f"  {j.student}, {flag}" for j in jobs for flag in j.flags]

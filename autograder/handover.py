@@ -61,7 +61,11 @@ def _encode_model(model) -> dict:
             with open(path, "rb") as file:
                 data = file.read(MAX_MODEL_BYTES + 1)
         except Exception as error:  # noqa: BLE001  (any failure: the model cannot be handed over)
-            return {"type": "unsaved_model", "class": type(model).__name__, "error": f"{type(error).__name__}: {error}"[:300]}
+            return {
+                "type": "unsaved_model",
+                "class": type(model).__name__,
+                "error": f"{type(error).__name__}: {error}"[:300],
+            }
     if len(data) > MAX_MODEL_BYTES:
         return {"type": "unsaved_model", "class": type(model).__name__, "error": "larger than 64 MiB"}
     return {"type": "keras", "class": type(model).__name__, "data": base64.b64encode(data).decode("ascii")}
@@ -81,7 +85,9 @@ def encode(value, depth: int = 0) -> dict:
         return {"type": "int", "value": str(value)}
     if numpy is not None and isinstance(value, numpy.integer):
         return {"type": "numpy_int", "dtype": str(value.dtype), "value": str(int(value))}
-    if isinstance(value, float) and type(value) is float or numpy is not None and isinstance(value, numpy.floating):
+    if (isinstance(value, float) and type(value) is float) or (
+        numpy is not None and isinstance(value, numpy.floating)
+    ):
         return {"type": "float", "value": repr(float(value))}
     if type(value) is str and len(value) <= MAX_TEXT:
         return {"type": "str", "value": value}
@@ -89,7 +95,10 @@ def encode(value, depth: int = 0) -> dict:
     if type(value) in containers and depth < MAX_DEPTH and len(value) <= MAX_ITEMS:
         return {"type": containers[type(value)], "items": [encode(item, depth + 1) for item in value]}
     if type(value) is dict and depth < MAX_DEPTH and len(value) <= MAX_ITEMS:
-        return {"type": "dict", "items": [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in value.items()]}
+        return {
+            "type": "dict",
+            "items": [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in value.items()],
+        }
     return {"type": "object", "class": type(value).__name__, "repr": _short_repr(value)}
 
 
@@ -103,7 +112,9 @@ def hand_over(namespace: dict, names: list[str]) -> None:
 
 def kernel_code(names: list[str]) -> str:
     """The one line the grader runs in the kernel to have ``names`` handed over."""
-    return f"__import__('autograder.handover', fromlist=['hand_over']).hand_over(globals(), {sorted(names)!r})"
+    return (
+        f"__import__('autograder.handover', fromlist=['hand_over']).hand_over(globals(), {sorted(names)!r})"
+    )
 
 
 # ---------------------------------------------------------------- in the verifier
@@ -156,7 +167,10 @@ def decode(tagged, depth: int = 0):
                 raise HandoverError("the model file is larger than 64 MiB")
             return KerasFile(data, str(tagged.get("class", "Model")))
         if kind == "unsaved_model":
-            return foreign(str(tagged.get("class", "Model")), f"<a model the kernel could not save: {tagged.get('error', '')}>")
+            return foreign(
+                str(tagged.get("class", "Model")),
+                f"<a model the kernel could not save: {tagged.get('error', '')}>",
+            )
         if kind == "object":
             return foreign(str(tagged.get("class", "object")), str(tagged.get("repr", "")))
     except (KeyError, TypeError, ValueError) as error:
@@ -170,4 +184,3 @@ class KerasFile:
     def __init__(self, data: bytes, class_name: str):
         self.data = data
         self.class_name = class_name
-

@@ -32,7 +32,9 @@ _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 def _folders(variable: str) -> tuple[str, ...]:
     return tuple(
-        os.path.join(os.path.normpath(part), "") for part in os.environ.get(variable, "").split(os.pathsep) if part
+        os.path.join(os.path.normpath(part), "")
+        for part in os.environ.get(variable, "").split(os.pathsep)
+        if part
     )
 
 
@@ -109,7 +111,9 @@ def main() -> None:
     log_path = os.environ.get("AUTOGRADER_AUDIT_LOG")
     if log_path:
         sys.addaudithook(
-            AuditTrail(log_path, _folders("AUTOGRADER_AUDIT_PROTECTED"), _folders("AUTOGRADER_AUDIT_WRITABLE"))
+            AuditTrail(
+                log_path, _folders("AUTOGRADER_AUDIT_PROTECTED"), _folders("AUTOGRADER_AUDIT_WRITABLE")
+            )
         )
     sys.argv = ["ipykernel_launcher", *sys.argv[1:]]
     runpy.run_module("ipykernel_launcher", run_name="__main__", alter_sys=True)

@@ -45,13 +45,32 @@ NBGRADER_CACHE = ".nbgrader_cache"  # nbgrader's record of the student's submiss
 MANIFEST = ".course_copies.json"  # hash of the course version each copy was made from
 
 #: Folders of the repository that git tracks: a working folder never goes inside one.
-TRACKED_FOLDERS = {".git", ".ci", "autograder", "benchmarks", "data", "docs", "exercises", "lessons", "rnn_forecast", "solutions", "tests"}
+TRACKED_FOLDERS = {
+    ".git",
+    ".ci",
+    "autograder",
+    "benchmarks",
+    "data",
+    "docs",
+    "exercises",
+    "lessons",
+    "rnn_forecast",
+    "solutions",
+    "tests",
+}
 
 #: Course files a student gets a copy of besides the lessons (lesson 3 links data/README.md).
 EXTRA_COPIES = ("data/README.md",)
 
 #: nbgrader's JupyterLab plugins and server extensions, and which of them each view keeps.
-NBGRADER_LAB_PLUGINS = ("menu", "assignment-list", "course-list", "create-assignment", "formgrader", "validate-assignment")
+NBGRADER_LAB_PLUGINS = (
+    "menu",
+    "assignment-list",
+    "course-list",
+    "create-assignment",
+    "formgrader",
+    "validate-assignment",
+)
 NBGRADER_SERVER_EXTENSIONS = ("assignment_list", "course_list", "formgrader", "validate_assignment")
 VIEWS = {
     "student": {
@@ -99,7 +118,9 @@ def read_course(directory: Path = REPOSITORY_ROOT) -> Course:
     course_id = config.CourseDirectory.get("course_id")
     exchange = config.Exchange.get("root")
     if not course_id or not exchange:
-        raise SystemExit(f"{directory / CONFIG_FILE} must set c.CourseDirectory.course_id and c.Exchange.root")
+        raise SystemExit(
+            f"{directory / CONFIG_FILE} must set c.CourseDirectory.course_id and c.Exchange.root"
+        )
     return Course(directory, course_id, Path(exchange).resolve(), int(config.Execute.get("timeout", 30)))
 
 
@@ -121,7 +142,9 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _copy_keeping_edits(content: bytes, target: Path, relative: str, manifest: dict, notes: list[str]) -> None:
+def _copy_keeping_edits(
+    content: bytes, target: Path, relative: str, manifest: dict, notes: list[str]
+) -> None:
     """Write ``content`` to ``target`` unless the student changed the copy made last time.
 
     A copy the student never changed follows the course's new version; a changed one is
@@ -272,7 +295,7 @@ def write_student_nbgrader_config(config_dir: Path, workspace: Path, course: Cou
     lines = [
         '"""Written by `make lab` (autograder/lab.py) from the course\'s nbgrader_config.py; rewritten each time."""',
         "",
-        "c = get_config()  # noqa: F821",
+        "c = get_config()  # noqa: F821  (nbgrader defines get_config when it reads this file)",
     ]
     lines += [f"c.{name} = {value!r}" for name, value in settings.items()]
     config_dir.mkdir(parents=True, exist_ok=True)
@@ -327,11 +350,21 @@ def main(argv: list[str] | None = None) -> None:
         epilog="Arguments after the view are passed to `jupyter lab` (for example --allow-root, --port 8890).",
     )
     parser.add_argument("view", choices=sorted(VIEWS))
-    parser.add_argument("--workspace", type=Path, default=REPOSITORY_ROOT / "workspace",
-                        help="the student's working folder (default: workspace/ in the repository, ignored by git)")
-    parser.add_argument("--instructor-config", type=Path, default=REPOSITORY_ROOT / "build" / "jupyter-instructor",
-                        help="where the instructor view's Jupyter configuration is written")
-    parser.add_argument("--prepare-only", action="store_true", help="write the folders and configuration, start nothing")
+    parser.add_argument(
+        "--workspace",
+        type=Path,
+        default=REPOSITORY_ROOT / "workspace",
+        help="the student's working folder (default: workspace/ in the repository, ignored by git)",
+    )
+    parser.add_argument(
+        "--instructor-config",
+        type=Path,
+        default=REPOSITORY_ROOT / "build" / "jupyter-instructor",
+        help="where the instructor view's Jupyter configuration is written",
+    )
+    parser.add_argument(
+        "--prepare-only", action="store_true", help="write the folders and configuration, start nothing"
+    )
     arguments, jupyter_arguments = parser.parse_known_args(argv)
     course = read_course()
     if arguments.view == "student":

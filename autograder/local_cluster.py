@@ -71,22 +71,53 @@ class LocalDaskCluster:
             raise
 
     def _start_all(self, port: int, workers: int, hidden, environment) -> None:
-        self._start("scheduler", [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                                  "--no-dashboard"], environment, self.folder)
-        hide = ["bwrap", "--dev-bind", "/", "/", *(arg for path in hidden for arg in ("--tmpfs", str(path))), "--"]
+        self._start(
+            "scheduler",
+            [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+            environment,
+            self.folder,
+        )
+        hide = [
+            "bwrap",
+            "--dev-bind",
+            "/",
+            "/",
+            *(arg for path in hidden for arg in ("--tmpfs", str(path))),
+            "--",
+        ]
         for number in range(1, workers + 1):
             scratch = self.folder / f"worker{number}"
             scratch.mkdir()
-            command = [str(BIN / "dask"), "worker", self.address, "--name", f"worker{number}", "--nthreads", "1",
-                       "--local-directory", str(scratch), "--memory-limit", "0", "--no-dashboard"]
+            command = [
+                str(BIN / "dask"),
+                "worker",
+                self.address,
+                "--name",
+                f"worker{number}",
+                "--nthreads",
+                "1",
+                "--local-directory",
+                str(scratch),
+                "--memory-limit",
+                "0",
+                "--no-dashboard",
+            ]
             self._start(f"worker{number}", [*(hide if hidden else []), *command], environment, scratch)
         self.wait_for_workers(workers)
 
     def _start(self, name: str, command: list[str], environment, folder: Path) -> None:
         log = (self.folder / f"{name}.log").open("w")
         self.log_files.append(log)
-        self.processes.append(subprocess.Popen(command, cwd=folder, env=environment, stdout=log,
-                                               stderr=subprocess.STDOUT, start_new_session=True))
+        self.processes.append(
+            subprocess.Popen(
+                command,
+                cwd=folder,
+                env=environment,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
 
     def client(self):
         from distributed import Client
@@ -103,7 +134,9 @@ class LocalDaskCluster:
             return {pid: address for address, pid in client.run(os.getpid).items()}
 
     def logs(self) -> str:
-        return "\n".join(f"--- {path.name}\n{path.read_text()[-3000:]}" for path in sorted(self.folder.glob("*.log")))
+        return "\n".join(
+            f"--- {path.name}\n{path.read_text()[-3000:]}" for path in sorted(self.folder.glob("*.log"))
+        )
 
     def stop(self) -> None:
         for process in reversed(self.processes):

@@ -87,8 +87,11 @@ def _grade(course: Path, assignment: str, executor, limits: Limits, students, st
         )
         executor.check(release)
         specs = [
-            JobSpec(student, submission_files(course, assignment, student),
-                    read_rows(gradebook, assignment, student) if on_sqlite else None)
+            JobSpec(
+                student,
+                submission_files(course, assignment, student),
+                read_rows(gradebook, assignment, student) if on_sqlite else None,
+            )
             for student in chosen
         ]
         logs = course / ".grade_class" / assignment
@@ -149,8 +152,10 @@ def shown_url(db_url: str) -> str:
 def open_gradebook(coursedir: CourseDirectory, assignment: str) -> Gradebook:
     """The course's gradebook, which must know ``assignment`` (its tests come from there)."""
     url = make_url(coursedir.db_url)
-    release_first = (f"release the assignment first (`make release`, i.e. "
-                     f"nbgrader generate_assignment {assignment}, from the course folder)")
+    release_first = (
+        f"release the assignment first (`make release`, i.e. "
+        f"nbgrader generate_assignment {assignment}, from the course folder)"
+    )
     if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
         raise SystemExit(f"no gradebook at {url.database}: {release_first}")
     try:
@@ -165,8 +170,9 @@ def open_gradebook(coursedir: CourseDirectory, assignment: str) -> Gradebook:
         gradebook.find_assignment(assignment)
     except MissingEntry:
         gradebook.close()
-        raise SystemExit(f"the gradebook at {shown_url(coursedir.db_url)} has no assignment {assignment}: "
-                         f"{release_first}") from None
+        raise SystemExit(
+            f"the gradebook at {shown_url(coursedir.db_url)} has no assignment {assignment}: {release_first}"
+        ) from None
     return gradebook
 
 
@@ -184,7 +190,9 @@ def choose_students(course: Path, assignment: str, students: list[str] | None) -
         return available
     missing = sorted(set(students) - set(available))
     if missing:
-        raise SystemExit(f"no submission of {assignment} for {', '.join(missing)} under {course / 'submitted'}")
+        raise SystemExit(
+            f"no submission of {assignment} for {', '.join(missing)} under {course / 'submitted'}"
+        )
     return [s for s in available if s in students]
 
 
@@ -202,7 +210,7 @@ def source_files(course: Path, coursedir: CourseDirectory, assignment: str) -> d
     source = Path(coursedir.format_path(coursedir.source_directory, ".", assignment))
     if not source.is_dir():
         return {}
-    return _files(course, sorted(find_all_files(str(source), coursedir.ignore + ["*.ipynb"])))
+    return _files(course, sorted(find_all_files(str(source), [*coursedir.ignore, "*.ipynb"])))
 
 
 def store(course: Path, assignment: str, result: JobResult, gradebook: Gradebook | None, logs: Path) -> None:

@@ -7,11 +7,10 @@ and the graded solution notebook give the same model on the same machine.
 from __future__ import annotations
 
 import rnn_forecast  # noqa: F401  (quiets TensorFlow before Keras imports it)
+from rnn_forecast.models import EPOCHS, build_model, fit, set_seed
+from rnn_forecast.windows import course_split, to_scale_free
 
-import keras  # noqa: E402
-
-from rnn_forecast.models import EPOCHS, build_model, fit, set_seed  # noqa: E402
-from rnn_forecast.windows import course_split, to_scale_free  # noqa: E402
+import keras
 
 #: Exercise name -> the recurrent layers it asks for, freshly made on each call.
 LAYERS = {

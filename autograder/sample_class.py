@@ -128,7 +128,9 @@ _EDITS = {
         "ex3_train_answer": [("fit(model, train.x, train.y)", "fit(model, split.x_train, split.y_train)")],
     },
     "infinite_loop": {
-        "ex2_build_answer": [("set_seed(0)", "set_seed(0)\nwhile True:  # a training loop that never ends\n    pass")],
+        "ex2_build_answer": [
+            ("set_seed(0)", "set_seed(0)\nwhile True:  # a training loop that never ends\n    pass")
+        ],
     },
     "tampered_test": {
         "ex1_lstm_answer": [('{"forget", "input", "output"}', '{"forget", "input"}')],
@@ -149,7 +151,6 @@ def nbgrader_environment() -> dict[str, str]:
     env["TF_CPP_MIN_LOG_LEVEL"] = "3"
     env["TF_ENABLE_ONEDNN_OPTS"] = "0"
     env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env.pop("JUPYTER_CONFIG_DIR", None)
     return env
 
 
@@ -193,7 +194,9 @@ def make_course(tmp_path: Path, *, register: bool = True) -> Path:
             REPOSITORY_ROOT / folder, course / folder, ignore=shutil.ignore_patterns(".ipynb_checkpoints")
         )
     if register:
-        _check(run_nbgrader(course, "generate_assignment", ASSIGNMENT, "--force"), "nbgrader generate_assignment")
+        _check(
+            run_nbgrader(course, "generate_assignment", ASSIGNMENT, "--force"), "nbgrader generate_assignment"
+        )
     return course
 
 
@@ -222,7 +225,9 @@ def _without_solution_markers(source: str) -> str:
 
 def cells_by_grade_id(notebook) -> dict:
     """grade_id -> cell of every nbgrader cell of ``notebook``."""
-    return {cell.metadata["nbgrader"]["grade_id"]: cell for cell in notebook.cells if "nbgrader" in cell.metadata}
+    return {
+        cell.metadata["nbgrader"]["grade_id"]: cell for cell in notebook.cells if "nbgrader" in cell.metadata
+    }
 
 
 def submission_notebooks(
@@ -245,7 +250,9 @@ def submission_notebooks(
     for name in NOTEBOOKS:
         release = nbformat.read(root / "exercises" / ASSIGNMENT / f"{name}.ipynb", as_version=4)
         if kind != "release":
-            solution = cells_by_grade_id(nbformat.read(root / "solutions" / ASSIGNMENT / f"{name}.ipynb", as_version=4))
+            solution = cells_by_grade_id(
+                nbformat.read(root / "solutions" / ASSIGNMENT / f"{name}.ipynb", as_version=4)
+            )
             for cell_id, cell in cells_by_grade_id(release).items():
                 meta = cell.metadata["nbgrader"]
                 if meta.get("solution"):
@@ -302,7 +309,9 @@ class Grading:
     scores: dict[str, dict[str, float | None]]
 
 
-def autograde(course: Path, student: str | None = None, *, timeout: int = TEST_TIMEOUT, extra: tuple[str, ...] = ()) -> Grading:
+def autograde(
+    course: Path, student: str | None = None, *, timeout: int = TEST_TIMEOUT, extra: tuple[str, ...] = ()
+) -> Grading:
     """Run ``nbgrader autograde gated_rnn`` (for one ``student``, or everyone under
     ``submitted/``) and read the scores from the gradebook.
 

@@ -62,9 +62,21 @@ ETC_FILES = (
 
 #: Environment variables a kernel may inherit; everything else (tokens, database URLs,
 #: the grader's paths) stays outside.
-INHERITED_ENVIRONMENT = ("LANG", "LC_", "TZ", "TF_", "OMP_", "KMP_", "MKL_", "OPENBLAS_",
-                         "NBGRADER_EXECUTION", "PYTHONDONTWRITEBYTECODE", "PYTHONHASHSEED",
-                         "MPLBACKEND", "CUDA_VISIBLE_DEVICES")
+INHERITED_ENVIRONMENT = (
+    "LANG",
+    "LC_",
+    "TZ",
+    "TF_",
+    "OMP_",
+    "KMP_",
+    "MKL_",
+    "OPENBLAS_",
+    "NBGRADER_EXECUTION",
+    "PYTHONDONTWRITEBYTECODE",
+    "PYTHONHASHSEED",
+    "MPLBACKEND",
+    "CUDA_VISIBLE_DEVICES",
+)
 
 INSTALL_HINT = (
     "Install bubblewrap: `sudo apt-get install bubblewrap` (Debian, Ubuntu), "
@@ -95,7 +107,9 @@ def sandbox_problem() -> str | None:
         return f"bubblewrap (`bwrap`) is not installed. {INSTALL_HINT}"
     probe = subprocess.run(
         [*bwrap_prefix(SandboxView.for_course(), writable={}), "true"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if probe.returncode != 0:
         return (
@@ -155,8 +169,12 @@ class SandboxView:
                     )
 
 
-def bwrap_prefix(view: SandboxView, writable: dict[str, int], environment: dict[str, str] | None = None,
-                 workdir: str | None = None) -> list[str]:
+def bwrap_prefix(
+    view: SandboxView,
+    writable: dict[str, int],
+    environment: dict[str, str] | None = None,
+    workdir: str | None = None,
+) -> list[str]:
     """The ``bwrap`` arguments that run a command in ``view``.
 
     ``writable`` maps each in-memory writable folder to its size limit in bytes.
@@ -171,7 +189,8 @@ def bwrap_prefix(view: SandboxView, writable: dict[str, int], environment: dict[
         "--die-with-parent",  # the grader dies, the sandbox dies
         "--new-session",  # no access to the grader's terminal (TIOCSTI)
         "--unshare-all",  # own mount, PID, network, IPC, UTS and cgroup namespaces: no network
-        "--cap-drop", "ALL",
+        "--cap-drop",
+        "ALL",
     ]
     for path in view.readonly:
         args += ["--ro-bind", str(path), str(path)]
@@ -245,7 +264,9 @@ class SandboxedKernelManager(AsyncKernelManager):
                 "JPY_PARENT_PID": "1",
                 "AUTOGRADER_AUDIT_LOG": AUDIT_LOG,
                 "AUTOGRADER_AUDIT_PROTECTED": os.pathsep.join(self.audit_protected),
-                "AUTOGRADER_AUDIT_WRITABLE": os.pathsep.join([workdir, "/tmp", KERNEL_RUNTIME, "/dev", "/proc"]),
+                "AUTOGRADER_AUDIT_WRITABLE": os.pathsep.join(
+                    [workdir, "/tmp", KERNEL_RUNTIME, "/dev", "/proc"]
+                ),
             }
         )
         prefix = bwrap_prefix(
@@ -310,7 +331,9 @@ class SandboxedKernelManager(AsyncKernelManager):
         if self.sandbox_pid is None:
             return None
         try:
-            descriptor = os.open(f"/proc/{self.sandbox_pid}/root{path}", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            descriptor = os.open(
+                f"/proc/{self.sandbox_pid}/root{path}", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
+            )
         except OSError:
             return None
         try:

@@ -40,18 +40,26 @@ class Step:
 #: cell reads is here).
 STEPS: dict[str, dict[str, Step]] = {
     "1_gates": {
-        "lstm_gates": Step(1, "write the names of the LSTM's three gates as a set of strings, and store it in `lstm_gates`"),
-        "gru_gates": Step(2, "write the names of the GRU's two gates as a set of strings, and store it in `gru_gates`"),
+        "lstm_gates": Step(
+            1, "write the names of the LSTM's three gates as a set of strings, and store it in `lstm_gates`"
+        ),
+        "gru_gates": Step(
+            2, "write the names of the GRU's two gates as a set of strings, and store it in `gru_gates`"
+        ),
         "gru32_parameters": Step(
-            3, "count the parameters of `GRU(32)` on one input feature, and store the number in `gru32_parameters`"
+            3,
+            "count the parameters of `GRU(32)` on one input feature, and store the number in `gru32_parameters`",
         ),
     },
     "2_gru8": {
         "model": Step(
-            1, "build a model with one `keras.layers.GRU` layer of 8 units using `build_model`, and store it in `model`"
+            1,
+            "build a model with one `keras.layers.GRU` layer of 8 units using `build_model`, and store it in `model`",
         ),
         "trained": Step(
-            2, "train `model` on the training windows with `fit(model, train.x, train.y)`, and store what it returns in `trained`"
+            2,
+            "train `model` on the training windows with `fit(model, train.x, train.y)`, and store what it "
+            "returns in `trained`",
         ),
         "gru8_rmse": Step(3, "compute the model's test RMSE in index points, and store it in `gru8_rmse`"),
     },
@@ -62,15 +70,21 @@ STEPS: dict[str, dict[str, Step]] = {
             "using `build_model`, and store it in `model`",
         ),
         "trained": Step(
-            2, "train `model` on the training windows with `fit(model, train.x, train.y)`, and store what it returns in `trained`"
+            2,
+            "train `model` on the training windows with `fit(model, train.x, train.y)`, and store what it "
+            "returns in `trained`",
         ),
-        "stacked_rmse": Step(3, "compute the stack's test RMSE in index points, and store it in `stacked_rmse`"),
+        "stacked_rmse": Step(
+            3, "compute the stack's test RMSE in index points, and store it in `stacked_rmse`"
+        ),
     },
 }
 
 #: What a student reads when a cell still holds nbgrader's placeholder for an answer.
 STUB_LINE = "raise NotImplementedError()"
-STUB_NOT_REPLACED = "This step is not done yet: replace `raise NotImplementedError()` in this cell with your answer."
+STUB_NOT_REPLACED = (
+    "This step is not done yet: replace `raise NotImplementedError()` in this cell with your answer."
+)
 
 #: The module whose failures are the graded checks' one-sentence verdicts.
 CHECKS_MODULE = "autograder.checks"
@@ -86,8 +100,9 @@ def missing_answer(notebook: str, name: str) -> str | None:
     None means ``name`` is not an answer of that notebook (a typo, or a variable of the
     student's own), which deserves Python's own message.
 
-    >>> missing_answer("2_gru8", "model")
-    'Step 1 is not done yet: build a model with one `keras.layers.GRU` layer of 8 units using `build_model`, and store it in `model`.'
+    >>> print(missing_answer("2_gru8", "model"))  # doctest: +NORMALIZE_WHITESPACE
+    Step 1 is not done yet: build a model with one `keras.layers.GRU` layer of 8 units
+    using `build_model`, and store it in `model`.
     >>> missing_answer("2_gru8", "modle") is None
     True
     """

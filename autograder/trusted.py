@@ -112,7 +112,9 @@ def parse_test_cell(source: str) -> list[CheckCall]:
             and node.value.func.id in imported
         ):
             call = node.value
-            if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+            if any(isinstance(a, ast.Starred) for a in call.args) or any(
+                k.arg is None for k in call.keywords
+            ):
                 raise UnverifiableTestCell(f"line {node.lineno}: *args and **kwargs are not supported")
             calls.append(
                 CheckCall(
@@ -318,25 +320,37 @@ class TrustedExecute(SandboxedExecute):
         grade_id = cell.metadata["nbgrader"]["grade_id"]
         if isinstance(plan, UnverifiableTestCell):
             self.log.error("Test cell %s cannot be verified outside the kernel: %s", grade_id, plan)
-            cell.outputs = [_failure(f"this test cell cannot be graded outside the student's kernel ({plan})")]
+            cell.outputs = [
+                _failure(f"this test cell cannot be graded outside the student's kernel ({plan})")
+            ]
             return
         kernel_passed = not _failed_in_kernel(cell)
         verdict = self._judge([call.request() for call in plan], answers)
         outputs = []
         if verdict.passed != kernel_passed:
             said = "passed" if kernel_passed else "failed"
-            self._flags.append(f"{grade_id}: the check {said} in the student's kernel, but not in the trusted verdict")
-            outputs.append(new_output(
-                "stream", name="stdout",
-                text=f"[flagged] In the student's own kernel this check {said}; the trusted verdict below differs.\n",
-            ))
+            self._flags.append(
+                f"{grade_id}: the check {said} in the student's kernel, but not in the trusted verdict"
+            )
+            outputs.append(
+                new_output(
+                    "stream",
+                    name="stdout",
+                    text=f"[flagged] In the student's own kernel this check {said}; "
+                    "the trusted verdict below differs.\n",
+                )
+            )
         for note in verdict.notes:
             self._flags.append(f"{grade_id}: {note}")
             outputs.append(new_output("stream", name="stdout", text=f"[flagged] {note}\n"))
         if verdict.passed:
-            outputs.append(new_output(
-                "stream", name="stdout", text="Trusted verdict (computed outside the student's kernel): passed.\n"
-            ))
+            outputs.append(
+                new_output(
+                    "stream",
+                    name="stdout",
+                    text="Trusted verdict (computed outside the student's kernel): passed.\n",
+                )
+            )
         else:
             outputs.append(_failure(verdict.message))
         cell.outputs = outputs
@@ -352,7 +366,9 @@ class TrustedExecute(SandboxedExecute):
 
 
 def _failure(message: str):
-    return new_output("error", ename="AssertionError", evalue=message, traceback=[f"AssertionError: {message}"])
+    return new_output(
+        "error", ename="AssertionError", evalue=message, traceback=[f"AssertionError: {message}"]
+    )
 
 
 def _running(process) -> bool:
@@ -381,8 +397,9 @@ class FlagSuspicious(NbGraderPreprocessor):
         if flags:
             info = resources["nbgrader"]
             with Gradebook(info["db_url"]) as gradebook:
-                notebook = gradebook.find_submission_notebook(info["notebook"], info["assignment"], info["student"])
+                notebook = gradebook.find_submission_notebook(
+                    info["notebook"], info["assignment"], info["student"]
+                )
                 notebook.flagged = True
                 gradebook.db.commit()
         return nb, resources
-

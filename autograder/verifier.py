@@ -79,13 +79,18 @@ def _refuse_foreign_classes(config, where: str = "model") -> None:
         if "class_name" in config:
             module = str(config.get("module") or "")
             registered = config.get("registered_name")
-            if not (module == "keras" or module.startswith("keras.")) or registered not in (None, config["class_name"]):
+            if not (module == "keras" or module.startswith("keras.")) or registered not in (
+                None,
+                config["class_name"],
+            ):
                 raise UntrustedModel(
                     f"the model uses {config['class_name']} from {module or 'an unknown module'}, "
                     "which is not a Keras class; build it from keras.layers only"
                 )
             if config["class_name"] in ("Lambda", "TFSMLayer"):
-                raise UntrustedModel(f"the model contains a {config['class_name']} layer, which runs arbitrary code")
+                raise UntrustedModel(
+                    f"the model contains a {config['class_name']} layer, which runs arbitrary code"
+                )
         for value in config.values():
             _refuse_foreign_classes(value, where)
     elif isinstance(config, list):
@@ -103,7 +108,9 @@ def load_keras_file(data: bytes):
     except zipfile.BadZipFile:
         raise UntrustedModel("the handed-over model is not a .keras file") from None
     total = sum(member.file_size for member in members)
-    if total > handover.MAX_MODEL_BYTES or any(m.filename not in KERAS_MEMBERS and not m.filename.startswith("assets/") for m in members):
+    if total > handover.MAX_MODEL_BYTES or any(
+        m.filename not in KERAS_MEMBERS and not m.filename.startswith("assets/") for m in members
+    ):
         raise UntrustedModel("the handed-over .keras file holds unexpected or oversized parts")
     if archive.getinfo("config.json").file_size > MAX_CONFIG_BYTES:
         raise UntrustedModel("the model's configuration is larger than 1 MiB")
@@ -155,7 +162,9 @@ class AnswerBook:
                 try:
                     self.models[key] = load_keras_file(value.data)
                 except UntrustedModel as error:
-                    self.models[key] = handover.foreign(value.class_name, f"<a model the grader refused: {error}>")
+                    self.models[key] = handover.foreign(
+                        value.class_name, f"<a model the grader refused: {error}>"
+                    )
                 except Exception as error:  # noqa: BLE001  (a damaged file: a wrong answer, not a crash)
                     self.models[key] = handover.foreign(
                         value.class_name, f"<a model the grader could not load: {type(error).__name__}>"
@@ -193,7 +202,9 @@ def judge(request: dict, models: dict) -> Verdict:
         except handover.HandoverError as error:
             return Verdict(False, f"the answer could not be read: {error}", notes)
         except Exception as error:  # noqa: BLE001  (whatever the answer does, it fails, not the grader)
-            return Verdict(False, f"checking the answer raised {type(error).__name__}: {str(error)[:200]}", notes)
+            return Verdict(
+                False, f"checking the answer raised {type(error).__name__}: {str(error)[:200]}", notes
+            )
     return Verdict(True, "", notes)
 
 
@@ -213,8 +224,8 @@ def main() -> None:
     # Replies get a descriptor of their own; anything a library prints goes to stderr.
     replies = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
-    import rnn_forecast  # noqa: F401  (quiets TensorFlow before Keras loads)
     import autograder.checks  # noqa: F401  (load Keras now, while the first notebook runs)
+    import rnn_forecast  # noqa: F401  (quiets TensorFlow before Keras loads)
 
     replies.write(json.dumps({"ready": True}) + "\n")
     replies.flush()
@@ -227,7 +238,9 @@ def main() -> None:
 class Verifier:
     """A verifier process, started at once so that Keras loads while the kernel works."""
 
-    def __init__(self, sandboxed: bool = True, course_root: Path | None = None, environment: dict | None = None):
+    def __init__(
+        self, sandboxed: bool = True, course_root: Path | None = None, environment: dict | None = None
+    ):
         from autograder import sandbox
 
         command = [sys.executable, "-m", "autograder.verifier"]
@@ -235,12 +248,20 @@ class Verifier:
         if sandboxed:
             view = sandbox.SandboxView.for_course(course_root)
             inside = sandbox.sandbox_environment(environment, home="/tmp")
-            command = [*sandbox.bwrap_prefix(view, writable={"/tmp": 512 * sandbox.MIB}, environment=inside,
-                                             workdir="/tmp"), *command]
-        self._stderr = tempfile.TemporaryFile()
+            command = [
+                *sandbox.bwrap_prefix(
+                    view, writable={"/tmp": 512 * sandbox.MIB}, environment=inside, workdir="/tmp"
+                ),
+                *command,
+            ]
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115  (the process writes to it until close())
         self.process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
-            env=environment, start_new_session=True,
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            env=environment,
+            start_new_session=True,
         )
         self._ready = False
         self._buffer = b""
@@ -248,7 +269,7 @@ class Verifier:
     def _read_line(self, deadline: float) -> dict | None:
         while b"\n" not in self._buffer:
             left = deadline - time.monotonic()
-            if left <= 0 or self.process.poll() is not None and not self._buffer:
+            if left <= 0 or (self.process.poll() is not None and not self._buffer):
                 return None
             readable, _, _ = select.select([self.process.stdout], [], [], min(left, 1.0))
             if readable:
@@ -263,7 +284,9 @@ class Verifier:
         self._stderr.seek(0)
         return self._stderr.read()[-2000:].decode(errors="replace")
 
-    def judge(self, calls: list[dict], answers: dict, notebook: str = "", timeout: float = REQUEST_TIMEOUT) -> Verdict:
+    def judge(
+        self, calls: list[dict], answers: dict, notebook: str = "", timeout: float = REQUEST_TIMEOUT
+    ) -> Verdict:
         """The verdict on ``calls`` with the handed-over ``answers`` of ``notebook``."""
         deadline = time.monotonic() + timeout
         try:

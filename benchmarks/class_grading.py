@@ -41,10 +41,12 @@ def sequential(course: Path) -> tuple[float, float]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
     subprocess.run(
-        ["nbgrader", "autograde", sample_class.ASSIGNMENT,
-         f"--Execute.timeout={sample_class.TEST_TIMEOUT}"],
-        cwd=course, env=sample_class.nbgrader_environment(),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
+        ["nbgrader", "autograde", sample_class.ASSIGNMENT, f"--Execute.timeout={sample_class.TEST_TIMEOUT}"],
+        cwd=course,
+        env=sample_class.nbgrader_environment(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
     )
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -55,8 +57,13 @@ def timed_grade_class(course: Path, **where) -> tuple[float, float]:
     """Wall seconds of grade_class and the largest kernel's peak (MiB)."""
     started = time.perf_counter()
     with open(os.devnull, "w") as quiet:
-        jobs = grade_class(course, sample_class.ASSIGNMENT, progress_stream=quiet,
-                           limits=Limits(cell_timeout=sample_class.TEST_TIMEOUT), **where)
+        jobs = grade_class(
+            course,
+            sample_class.ASSIGNMENT,
+            progress_stream=quiet,
+            limits=Limits(cell_timeout=sample_class.TEST_TIMEOUT),
+            **where,
+        )
     return time.perf_counter() - started, max(job.peak_mib for job in jobs)
 
 
@@ -67,27 +74,37 @@ def main() -> None:
     args = parser.parse_args()
     students = synthetic_class(args.students)
     kinds = sorted(set(students.values()))
-    print(f"Class grading: {args.students} submissions of {len(kinds)} kinds ({', '.join(kinds)}), "
-          f"{os.cpu_count()} cores, {args.workers} at once, cell timeout {sample_class.TEST_TIMEOUT} s")
+    print(
+        f"Class grading: {args.students} submissions of {len(kinds)} kinds ({', '.join(kinds)}), "
+        f"{os.cpu_count()} cores, {args.workers} at once, cell timeout {sample_class.TEST_TIMEOUT} s"
+    )
     with tempfile.TemporaryDirectory() as scratch:
         courses = {route: build(Path(scratch) / route, students) for route in ("sequential", "local", "dask")}
 
         plain_seconds, plain_peak = sequential(courses["sequential"])
-        print(f"  nbgrader autograde (sequential):      {plain_seconds:7.1f} s, largest process {plain_peak:.0f} MiB")
+        print(
+            f"  nbgrader autograde (sequential):      {plain_seconds:7.1f} s, largest process {plain_peak:.0f} MiB"
+        )
 
         local_seconds, local_peak = timed_grade_class(courses["local"], workers=args.workers)
-        print(f"  make grade, {args.workers} workers here:          {local_seconds:7.1f} s, "
-              f"largest kernel {local_peak:.0f} MiB")
+        print(
+            f"  make grade, {args.workers} workers here:          {local_seconds:7.1f} s, "
+            f"largest kernel {local_peak:.0f} MiB"
+        )
 
         started = time.perf_counter()
         with LocalDaskCluster(workers=args.workers, hidden=(courses["dask"],)) as cluster:
             startup = time.perf_counter() - started
             dask_seconds, dask_peak = timed_grade_class(courses["dask"], scheduler=cluster.address)
-        print(f"  make grade --scheduler, {args.workers} Dask workers: {dask_seconds:7.1f} s, "
-              f"largest kernel {dask_peak:.0f} MiB (cluster started beforehand in {startup:.1f} s, not counted)")
+        print(
+            f"  make grade --scheduler, {args.workers} Dask workers: {dask_seconds:7.1f} s, "
+            f"largest kernel {dask_peak:.0f} MiB (cluster started beforehand in {startup:.1f} s, not counted)"
+        )
 
-        print(f"  speed-up over sequential: local {plain_seconds / local_seconds:.2f}x, "
-              f"Dask {plain_seconds / dask_seconds:.2f}x")
+        print(
+            f"  speed-up over sequential: local {plain_seconds / local_seconds:.2f}x, "
+            f"Dask {plain_seconds / dask_seconds:.2f}x"
+        )
         print(f"  Dask / local wall time: {dask_seconds / local_seconds:.3f} (the issue allows at most 1.10)")
         scores = {route: sample_class.read_scores(course) for route, course in courses.items()}
         same = scores["sequential"] == scores["local"] == scores["dask"]

@@ -34,8 +34,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2, help="grade both ways N times (default 2)")
     args = parser.parse_args()
-    print(f"Grading one submission (3 notebooks, 2 trainings of 40 epochs) with nbgrader autograde, "
-          f"{os.cpu_count()} cores, {platform.machine()}")
+    print(
+        f"Grading one submission (3 notebooks, 2 trainings of 40 epochs) with nbgrader autograde, "
+        f"{os.cpu_count()} cores, {platform.machine()}"
+    )
     times = {"protected": [], "in-kernel": []}
     with tempfile.TemporaryDirectory(prefix="grading-bench-") as scratch:
         courses = {}
@@ -49,8 +51,10 @@ def main() -> int:
                 times[way].append(grade(courses[way]))
                 print(f"  round {round_number + 1}, {way:<9}: {times[way][-1]:6.1f} s")
     protected, plain = statistics.median(times["protected"]), statistics.median(times["in-kernel"])
-    print(f"median: protected {protected:.1f} s, nbgrader in-kernel {plain:.1f} s; "
-          f"protected / in-kernel = {protected / plain:.2f} (the protections cost {100 * (protected / plain - 1):+.0f} %)")
+    print(
+        f"median: protected {protected:.1f} s, nbgrader in-kernel {plain:.1f} s; "
+        f"protected / in-kernel = {protected / plain:.2f} (the protections cost {100 * (protected / plain - 1):+.0f} %)"
+    )
     return 0
 
 

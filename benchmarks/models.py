@@ -31,8 +31,10 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
     args = parser.parse_args()
     seeds = range(args.seeds)
-    print(f"Models: {args.seeds} seeds, 40 epochs, scale-free windows, "
-          f"{os.cpu_count()} cores, {platform.machine()}")
+    print(
+        f"Models: {args.seeds} seeds, 40 epochs, scale-free windows, "
+        f"{os.cpu_count()} cores, {platform.machine()}"
+    )
     split = course_split()
     started = time.perf_counter()
     baselines, scores = compare(seeds=seeds, split=split)
@@ -51,13 +53,20 @@ def main() -> None:
     predictions = together.predict(test.x)
     side_by_side = time.perf_counter() - started
     print(f"\nThe same {len(models)} models, one after another: {one_by_one:6.1f} s (fits and scoring)")
-    print(f"                   side by side (fit_together): {side_by_side:6.1f} s "
-          f"(build, fit and scoring); ratio {one_by_one / side_by_side:.2f}")
+    print(
+        f"                   side by side (fit_together): {side_by_side:6.1f} s "
+        f"(build, fit and scoring); ratio {one_by_one / side_by_side:.2f}"
+    )
     for cell in CELLS:
-        errors = [rmse(split.y_test, from_scale_free(predictions[:, column], test.last))
-                  for column, key in enumerate(keys) if key[0] == cell]
-        print(f"  side by side, {cell:>9} test RMSE median {statistics.median(errors):6.1f} "
-              f"(min {min(errors):.1f}, max {max(errors):.1f})")
+        errors = [
+            rmse(split.y_test, from_scale_free(predictions[:, column], test.last))
+            for column, key in enumerate(keys)
+            if key[0] == cell
+        ]
+        print(
+            f"  side by side, {cell:>9} test RMSE median {statistics.median(errors):6.1f} "
+            f"(min {min(errors):.1f}, max {max(errors):.1f})"
+        )
 
 
 if __name__ == "__main__":

@@ -40,8 +40,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.parse_args()
     notebooks = lesson_notebooks()
-    print(f"Lessons: {len(notebooks)} notebooks, executed one after another, "
-          f"{os.cpu_count()} cores, {platform.machine()}; {load()} before")
+    print(
+        f"Lessons: {len(notebooks)} notebooks, executed one after another, "
+        f"{os.cpu_count()} cores, {platform.machine()}; {load()} before"
+    )
     before = reference_fit_seconds()
     print(f"  reference fit before: SimpleRNN(32), 40 epochs on the S&P windows {before:6.1f} s")
     started = time.perf_counter()
@@ -54,7 +56,9 @@ def main() -> None:
     after = reference_fit_seconds()
     print(f"  reference fit after:  {after:6.1f} s")
     unit = (before + after) / 2
-    print(f"  all lessons / reference fit = {lessons:.1f} s / {unit:.1f} s = {lessons / unit:.1f} fits' worth")
+    print(
+        f"  all lessons / reference fit = {lessons:.1f} s / {unit:.1f} s = {lessons / unit:.1f} fits' worth"
+    )
 
 
 if __name__ == "__main__":

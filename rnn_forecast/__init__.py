@@ -17,8 +17,8 @@ from rnn_forecast.data import (  # noqa: E402  (TensorFlow must be quieted first
     describe_series,
     load_monthly_series,
 )
-from rnn_forecast.metrics import drift_forecast, mae, mean_growth, naive_forecast, rmse  # noqa: E402
-from rnn_forecast.windows import (  # noqa: E402
+from rnn_forecast.metrics import drift_forecast, mae, mean_growth, naive_forecast, rmse  # noqa: E402  (as above)
+from rnn_forecast.windows import (  # noqa: E402  (as above)
     TEST_WINDOWS,
     WINDOW,
     chronological_split,
@@ -29,9 +29,9 @@ from rnn_forecast.windows import (  # noqa: E402
 
 __all__ = [
     "DATA_PATH",
-    "DataFileError",
     "TEST_WINDOWS",
     "WINDOW",
+    "DataFileError",
     "chronological_split",
     "describe_series",
     "drift_forecast",

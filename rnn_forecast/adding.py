@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import keras
 import numpy as np
 
 from rnn_forecast.branches import fit_together
 from rnn_forecast.models import CELLS, set_seed
+
+import keras
 
 STEPS = 50
 TRAIN_SEQUENCES = 2500
@@ -101,11 +102,17 @@ def train_cells(cells, seeds, x_train, y_train, x_test, y_test, epochs: int = EP
             models.append(build_adding_model(cell, steps))
             keys.append((cell, seed))
     together = fit_together(
-        models, x_train, y_train, seeds=[seed for _, seed in keys], epochs=epochs, batch_size=BATCH_SIZE,
-        learning_rate=LEARNING_RATE, validation=(x_test, y_test),
+        models,
+        x_train,
+        y_train,
+        seeds=[seed for _, seed in keys],
+        epochs=epochs,
+        batch_size=BATCH_SIZE,
+        learning_rate=LEARNING_RATE,
+        validation=(x_test, y_test),
     )
     return AddingRun(
-        dict(zip(keys, models)),
+        dict(zip(keys, models, strict=True)),
         {key: together.validation_mse[:, column].tolist() for column, key in enumerate(keys)},
         together.seconds,
     )

@@ -29,11 +29,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import keras
 import numpy as np
-import tensorflow as tf
 
 from rnn_forecast.models import BATCH_SIZE, EPOCHS
+
+import keras
+import tensorflow as tf
 
 #: Recurrent layer class -> number of gate blocks side by side in its weight matrices
 #: (Keras's order: GRU z, r, candidate; LSTM i, f, candidate, o).
@@ -42,13 +43,22 @@ _GATE_BLOCKS = {keras.layers.SimpleRNN: 1, keras.layers.GRU: 3, keras.layers.LST
 # Settings that differ from member to member without changing the architecture: the
 # initial weights are copied from each member, so how they were drawn does not matter.
 _PER_MEMBER_SETTINGS = {
-    "name", "seed", "kernel_initializer", "recurrent_initializer", "bias_initializer",
+    "name",
+    "seed",
+    "kernel_initializer",
+    "recurrent_initializer",
+    "bias_initializer",
     "unit_forget_bias",
 }
 # Settings under which training together would no longer equal training alone.
 _MUST_BE_OFF = {
-    "dropout": 0.0, "recurrent_dropout": 0.0, "return_sequences": False, "return_state": False,
-    "stateful": False, "kernel_constraint": None, "recurrent_constraint": None,
+    "dropout": 0.0,
+    "recurrent_dropout": 0.0,
+    "return_sequences": False,
+    "return_state": False,
+    "stateful": False,
+    "kernel_constraint": None,
+    "recurrent_constraint": None,
     "bias_constraint": None,
 }
 
@@ -148,8 +158,12 @@ def fit_together(
         callbacks.append(recorder)
     started = time.perf_counter()
     combined.fit(
-        dataset, epochs=epochs, steps_per_epoch=-(-n // batch_size), shuffle=False,
-        callbacks=callbacks, verbose=0,
+        dataset,
+        epochs=epochs,
+        steps_per_epoch=-(-n // batch_size),
+        shuffle=False,
+        callbacks=callbacks,
+        verbose=0,
     )
     seconds = time.perf_counter() - started
     _write_back(models, groups)
@@ -169,7 +183,9 @@ class _Group:
 def _per_member(data, members: int, name: str) -> list:
     if isinstance(data, (list, tuple)):
         if len(data) != members:
-            raise ValueError(f"{name} is a list of {len(data)} arrays for {members} models; give one per model")
+            raise ValueError(
+                f"{name} is a list of {len(data)} arrays for {members} models; give one per model"
+            )
         return [np.asarray(item, dtype="float32") for item in data]
     return [np.asarray(data, dtype="float32")] * members
 
@@ -199,9 +215,16 @@ def _architecture(model) -> tuple:
                 f"{model.name}: {type(recurrent).__name__}({key}={config[key]!r}) would not train the "
                 f"same inside fit_together; use {key}={off!r} or train the model on its own"
             )
-    shared = lambda layer: tuple(  # noqa: E731
-        sorted((key, repr(value)) for key, value in layer.get_config().items() if key not in _PER_MEMBER_SETTINGS)
-    )
+
+    def shared(layer):
+        return tuple(
+            sorted(
+                (key, repr(value))
+                for key, value in layer.get_config().items()
+                if key not in _PER_MEMBER_SETTINGS
+            )
+        )
+
     return (tuple(model.input_shape), type(recurrent).__name__, *(shared(layer) for layer in layers))
 
 
@@ -220,9 +243,11 @@ def _blocks(matrices: list[np.ndarray], gate_blocks: int) -> np.ndarray:
     wide = np.zeros((members * rows, gate_blocks * members * columns), dtype=matrices[0].dtype)
     for member, matrix in enumerate(matrices):
         for gate in range(gate_blocks):
-            target = np.s_[member * rows:(member + 1) * rows,
-                           (gate * members + member) * columns:(gate * members + member + 1) * columns]
-            wide[target] = matrix[:, gate * columns:(gate + 1) * columns]
+            target = np.s_[
+                member * rows : (member + 1) * rows,
+                (gate * members + member) * columns : (gate * members + member + 1) * columns,
+            ]
+            wide[target] = matrix[:, gate * columns : (gate + 1) * columns]
     return wide
 
 
@@ -230,8 +255,10 @@ def _block_mask(members: int, rows: int, columns: int, gate_blocks: int) -> np.n
     mask = np.zeros((members * rows, gate_blocks * members * columns), dtype=bool)
     for member in range(members):
         for gate in range(gate_blocks):
-            mask[member * rows:(member + 1) * rows,
-                 (gate * members + member) * columns:(gate * members + member + 1) * columns] = True
+            mask[
+                member * rows : (member + 1) * rows,
+                (gate * members + member) * columns : (gate * members + member + 1) * columns,
+            ] = True
     return mask
 
 
@@ -239,7 +266,11 @@ def _side_by_side(vectors: list[np.ndarray], gate_blocks: int) -> np.ndarray:
     """Members' biases ``(..., gates * columns)`` -> gate by gate, members side by side."""
     columns = vectors[0].shape[-1] // gate_blocks
     return np.concatenate(
-        [vector[..., gate * columns:(gate + 1) * columns] for gate in range(gate_blocks) for vector in vectors],
+        [
+            vector[..., gate * columns : (gate + 1) * columns]
+            for gate in range(gate_blocks)
+            for vector in vectors
+        ],
         axis=-1,
     )
 
@@ -247,9 +278,13 @@ def _side_by_side(vectors: list[np.ndarray], gate_blocks: int) -> np.ndarray:
 def _unpack_blocks(wide: np.ndarray, members: int, member: int, gate_blocks: int) -> np.ndarray:
     rows, columns = wide.shape[0] // members, wide.shape[1] // (gate_blocks * members)
     return np.concatenate(
-        [wide[member * rows:(member + 1) * rows,
-              (gate * members + member) * columns:(gate * members + member + 1) * columns]
-         for gate in range(gate_blocks)],
+        [
+            wide[
+                member * rows : (member + 1) * rows,
+                (gate * members + member) * columns : (gate * members + member + 1) * columns,
+            ]
+            for gate in range(gate_blocks)
+        ],
         axis=1,
     )
 
@@ -257,8 +292,10 @@ def _unpack_blocks(wide: np.ndarray, members: int, member: int, gate_blocks: int
 def _unpack_side_by_side(wide: np.ndarray, members: int, member: int, gate_blocks: int) -> np.ndarray:
     columns = wide.shape[-1] // (gate_blocks * members)
     return np.concatenate(
-        [wide[..., (gate * members + member) * columns:(gate * members + member + 1) * columns]
-         for gate in range(gate_blocks)],
+        [
+            wide[..., (gate * members + member) * columns : (gate * members + member + 1) * columns]
+            for gate in range(gate_blocks)
+        ],
         axis=-1,
     )
 
@@ -276,15 +313,15 @@ class _SideBySideCells(keras.layers.Layer):
         self.output_size = sum(cell.units for cell in cells)
 
     def build(self, input_shape):
-        for cell, width in zip(self.cells, self.widths):
+        for cell, width in zip(self.cells, self.widths, strict=True):
             cell.build((input_shape[0], width))
 
     def call(self, inputs, states, training=False):
         outputs, new_states, column, state = [], [], 0, 0
-        for cell, width in zip(self.cells, self.widths):
+        for cell, width in zip(self.cells, self.widths, strict=True):
             count = len(_state_sizes(cell))
             output, cell_states = cell(
-                inputs[:, column:column + width], list(states[state:state + count]), training=training
+                inputs[:, column : column + width], list(states[state : state + count]), training=training
             )
             outputs.append(output)
             new_states.extend(cell_states)
@@ -303,7 +340,8 @@ def _wide_layer(layer, members: list, gate_blocks: int, recurrent: bool):
     config.update(name=None, units=layer.units * len(members))
     weights = [member.get_weights() for member in members]
     matrices = weights[0][:2] if recurrent else weights[0][:1]
-    for key, matrix in zip(["kernel_constraint", "recurrent_constraint"], matrices):
+    # A Dense layer has a kernel only: zip stops after it.
+    for key, matrix in zip(["kernel_constraint", "recurrent_constraint"], matrices, strict=False):
         rows, width = matrix.shape
         config[key] = _BlockDiagonal(_block_mask(len(members), rows, width // gate_blocks, gate_blocks))
     wide = type(template).from_config(config)
@@ -316,7 +354,9 @@ def _wide_layer(layer, members: list, gate_blocks: int, recurrent: bool):
 def _combine(models, groups: list[_Group]) -> keras.Model:
     steps = {model.input_shape[1] for model in models}
     if len(steps) != 1:
-        raise ValueError(f"fit_together trains models that read sequences of one length; got lengths {sorted(steps)}")
+        raise ValueError(
+            f"fit_together trains models that read sequences of one length; got lengths {sorted(steps)}"
+        )
     cells, widths, pending = [], [], []
     for group in groups:
         members = [_layers(models[index]) for index in group.members]
@@ -335,7 +375,7 @@ def _combine(models, groups: list[_Group]) -> keras.Model:
     outputs, column = [], 0
     for group in groups:
         units = group.wide_layers[0].units
-        output = hidden[:, column:column + units]
+        output = hidden[:, column : column + units]
         for dense in group.wide_layers[1:]:
             output = dense(output)
         outputs.append(output)
@@ -402,7 +442,7 @@ def _write_back(models, groups: list[_Group]) -> None:
         count = len(group.members)
         for slot, index in enumerate(group.members):
             member = models[index]
-            for member_layer, wide_layer in zip(_layers(member), group.wide_layers):
+            for member_layer, wide_layer in zip(_layers(member), group.wide_layers, strict=True):
                 gate_blocks = _GATE_BLOCKS.get(type(member_layer), 1)
                 wide = wide_layer.get_weights()
                 matrices = wide[:-1] if member_layer.use_bias else wide

@@ -41,9 +41,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Test errors in index points, scale-free windows, seed {args.seed}:")
     baselines, scores = compare(seeds=(args.seed,), split=split)
     print_table(comparison_table(baselines, scores))
-    print(f"drift = this month x {mean_growth(split.x_train, split.y_train):.4f}, the mean ratio next month / this month "
-          "of the training windows.")
-    print("A cell that beats naive by about as much as drift does has learnt the average rise, not a pattern.")
+    print(
+        f"drift = this month x {mean_growth(split.x_train, split.y_train):.4f}, the mean ratio next month / this month "
+        "of the training windows."
+    )
+    print(
+        "A cell that beats naive by about as much as drift does has learnt the average rise, not a pattern."
+    )
     print()
     if not args.no_lessons:
         run_lessons(BUILD_DIR / "lessons", BUILD_DIR / "figures")

@@ -106,9 +106,7 @@ def load_monthly_series(path: str | Path | None = None) -> pd.DataFrame:
         closes.append(_parse_close(path, line, fields[1]))
     _check_consecutive(path, [line for line, _ in data_rows], months)
 
-    return pd.DataFrame(
-        {"date": pd.to_datetime(months), "close": pd.Series(closes, dtype="float64")}
-    )
+    return pd.DataFrame({"date": pd.to_datetime(months), "close": pd.Series(closes, dtype="float64")})
 
 
 def describe_series(series: pd.DataFrame) -> SeriesSummary:
@@ -155,7 +153,7 @@ def _parse_month(path: Path, line: int, text: str) -> date:
 
 def _check_consecutive(path: Path, lines: list[int], months: list[date]) -> None:
     first_line = {}
-    for index, (line, month) in enumerate(zip(lines, months)):
+    for index, (line, month) in enumerate(zip(lines, months, strict=True)):
         if month in first_line:
             raise DataFileError(
                 path,
@@ -172,8 +170,7 @@ def _check_consecutive(path: Path, lines: list[int], months: list[date]) -> None
         elif month > expected and expected in months[index:]:
             later = lines[months.index(expected)]
             problem = (
-                f"{month:%Y-%m} comes before {expected:%Y-%m} (line {later}); "
-                "rows are not in date order."
+                f"{month:%Y-%m} comes before {expected:%Y-%m} (line {later}); rows are not in date order."
             )
         else:
             problem = None

@@ -88,15 +88,34 @@ class Diagram:
         return self.ax.text(x, y, text, ha=ha, va=va, fontsize=size, gid=gid, zorder=6, **options)
 
     def cell_frame(self, x0, y0, x1, y1):
-        self.ax.add_patch(FancyBboxPatch(
-            (x0, y0), x1 - x0, y1 - y0, boxstyle="round,pad=0,rounding_size=0.35",
-            facecolor="#F7F7F7", edgecolor=self.color, linewidth=2, zorder=0, gid="frame"))
+        self.ax.add_patch(
+            FancyBboxPatch(
+                (x0, y0),
+                x1 - x0,
+                y1 - y0,
+                boxstyle="round,pad=0,rounding_size=0.35",
+                facecolor="#F7F7F7",
+                edgecolor=self.color,
+                linewidth=2,
+                zorder=0,
+                gid="frame",
+            )
+        )
 
     def box(self, box: Box, gid: str, gate: bool):
-        self.ax.add_patch(FancyBboxPatch(
-            (box.x - box.width / 2, box.y - box.height / 2), box.width, box.height,
-            boxstyle="round,pad=0,rounding_size=0.12", facecolor=GATE_FILL if gate else LAYER_FILL,
-            edgecolor=WIRE, linewidth=1.3, zorder=4, gid=gid))
+        self.ax.add_patch(
+            FancyBboxPatch(
+                (box.x - box.width / 2, box.y - box.height / 2),
+                box.width,
+                box.height,
+                boxstyle="round,pad=0,rounding_size=0.12",
+                facecolor=GATE_FILL if gate else LAYER_FILL,
+                edgecolor=WIRE,
+                linewidth=1.3,
+                zorder=4,
+                gid=gid,
+            )
+        )
 
     def layer(self, box: Box, activation: str, name: str, gid: str, gate: bool):
         self.box(box, gid, gate)
@@ -104,28 +123,49 @@ class Diagram:
         self.text(box.x, box.y - 0.25, name, f"{gid}:name", size=9, color="#333333")
 
     def op(self, op: Op, symbol: str, gid: str):
-        self.ax.add_patch(Circle((op.x, op.y), OP_RADIUS, facecolor=OP_FILL, edgecolor=WIRE,
-                                 linewidth=1.3, zorder=4, gid=gid))
+        self.ax.add_patch(
+            Circle(
+                (op.x, op.y), OP_RADIUS, facecolor=OP_FILL, edgecolor=WIRE, linewidth=1.3, zorder=4, gid=gid
+            )
+        )
         size = {"×": 17, "+": 17}.get(symbol, 10)
         self.text(op.x, op.y - (0.02 if symbol in "×+" else 0), symbol, f"{gid}:symbol", size=size)
 
     def wire(self, *points, arrow=True, state=False):
         """A polyline through ``points``, with an arrowhead at the last point."""
         color, width = (self.color, 3.2) if state else (WIRE, 1.4)
-        xs, ys = zip(*points)
+        xs, ys = zip(*points, strict=True)
         if len(points) > 2:
-            self.ax.plot(xs[:-1], ys[:-1], color=color, linewidth=width, solid_capstyle="butt",
-                         solid_joinstyle="miter", zorder=2)
-        self.ax.add_patch(FancyArrowPatch(
-            points[-2], points[-1], arrowstyle="-|>" if arrow else "-", mutation_scale=14 if state else 11,
-            color=color, linewidth=width, shrinkA=0, shrinkB=0, zorder=3, capstyle="butt"))
+            self.ax.plot(
+                xs[:-1],
+                ys[:-1],
+                color=color,
+                linewidth=width,
+                solid_capstyle="butt",
+                solid_joinstyle="miter",
+                zorder=2,
+            )
+        self.ax.add_patch(
+            FancyArrowPatch(
+                points[-2],
+                points[-1],
+                arrowstyle="-|>" if arrow else "-",
+                mutation_scale=14 if state else 11,
+                color=color,
+                linewidth=width,
+                shrinkA=0,
+                shrinkB=0,
+                zorder=3,
+                capstyle="butt",
+            )
+        )
 
     def state_line(self, y, first: Op, second: Op, symbols, gids):
         """The thick state line across the cell, through two operations on it."""
         self.wire((0.3, y), first.side((0, y)), state=True)
         self.wire(first.side((99, y)), second.side((0, y)), state=True)
         self.wire(second.side((99, y)), (self.ax.get_xlim()[1], y), state=True)
-        for op, symbol, gid in zip((first, second), symbols, gids):
+        for op, symbol, gid in zip((first, second), symbols, gids, strict=True):
             self.op(op, symbol, gid)
 
     def junction(self, x, y, state=False):
@@ -153,8 +193,10 @@ class Diagram:
 
 LEGEND_GATED = [
     [("op", "×", "element-wise product ⊙"), ("op", "+", "element-wise sum")],
-    [("gate", "σ", "gate: a layer with a sigmoid, so each value is in (0, 1)"),
-     ("layer", "tanh", "a layer with a tanh")],
+    [
+        ("gate", "σ", "gate: a layer with a sigmoid, so each value is in (0, 1)"),
+        ("layer", "tanh", "a layer with a tanh"),
+    ],
 ]
 
 
@@ -172,8 +214,14 @@ def draw_simple_rnn() -> Figure:
     d.text(0.75, bus_y + 0.35, "$h_{t-1}$", "label:h_prev")
     d.text(2.8, 1.2, "$x_t$", "label:x_t")
     d.text(9.5, 5.2, "$h_t$", "label:h_t")
-    d.text(5.0, 5.55, "the only path from $h_{t-1}$ to $h_t$ goes through $U$ and tanh",
-           "note:path", size=11, color="#333333")
+    d.text(
+        5.0,
+        5.55,
+        "the only path from $h_{t-1}$ to $h_t$ goes through $U$ and tanh",
+        "note:path",
+        size=11,
+        color="#333333",
+    )
     d.legend([[("layer", "tanh", "a layer with a tanh")]])
     return d.figure
 
@@ -225,8 +273,14 @@ def draw_lstm() -> Figure:
     d.text(i_box.x + 0.25, 5.45, "$i_t$", "label:i_t", ha="left")
     d.text(c_box.x + 0.25, 5.45, r"$\tilde c_t$", "label:c_tilde", ha="left")
     d.text(o_box.x + 0.25, 5.45, "$o_t$", "label:o_t", ha="left")
-    d.text(6.8, 7.75, r"cell state $c_t = f_t \odot c_{t-1} + i_t \odot \tilde c_t$: the additive path",
-           "note:path", size=11, color="#333333")
+    d.text(
+        6.8,
+        7.75,
+        r"cell state $c_t = f_t \odot c_{t-1} + i_t \odot \tilde c_t$: the additive path",
+        "note:path",
+        size=11,
+        color="#333333",
+    )
     d.legend(LEGEND_GATED)
     return d.figure
 
@@ -242,7 +296,9 @@ def draw_gru() -> Figure:
     h_box = Box(9.7, 4.7, 1.2, 1.8)
     reset, flip, write = Op(7.3, 5.3), Op(6.0, 6.35), Op(9.7, 6.35)
 
-    d.state_line(state_y, keep, add, "×+", ["op:keep", "op:add"])  # the additive path: z_t keeps the old state
+    d.state_line(
+        state_y, keep, add, "×+", ["op:keep", "op:add"]
+    )  # the additive path: z_t keeps the old state
     # h_{t-1} down to [h_{t-1}, x_t], which feeds the gates and the candidate
     d.junction(2.0, state_y, state=True)
     d.wire((2.0, state_y), (2.0, bus_y), (h_box.x, bus_y), arrow=False)
@@ -278,10 +334,20 @@ def draw_gru() -> Figure:
     d.text(r_box.x + 0.25, 4.95, "$r_t$", "label:r_t", ha="left")
     d.text(7.85, 6.65, "$1 - z_t$", "label:one_minus_z", size=12)
     d.text(h_box.x + 0.35, 5.85, r"$\tilde h_t$", "label:h_tilde", ha="left")
-    d.text(6.8, 7.9, r"state $h_t = z_t \odot h_{t-1} + (1 - z_t) \odot \tilde h_t$: the additive path",
-           "note:path", size=11, color="#333333")
-    d.legend([LEGEND_GATED[0] + [("op", "1−", "one minus, element-wise")],
-              [LEGEND_GATED[1][0], ("layer", "tanh", "a layer with a tanh, or with none (linear)")]])
+    d.text(
+        6.8,
+        7.9,
+        r"state $h_t = z_t \odot h_{t-1} + (1 - z_t) \odot \tilde h_t$: the additive path",
+        "note:path",
+        size=11,
+        color="#333333",
+    )
+    d.legend(
+        [
+            LEGEND_GATED[0] + [("op", "1−", "one minus, element-wise")],
+            [LEGEND_GATED[1][0], ("layer", "tanh", "a layer with a tanh, or with none (linear)")],
+        ]
+    )
     return d.figure
 
 

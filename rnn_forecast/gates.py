@@ -9,8 +9,9 @@ states they compute are the ones the Keras layer outputs.
 
 from __future__ import annotations
 
-import keras
 import numpy as np
+
+import keras
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -21,7 +22,12 @@ def _check(layer, kind: type) -> None:
     if type(layer) is not kind:
         raise ValueError(f"expected a keras.layers.{kind.__name__} layer, got {type(layer).__name__}")
     config = layer.get_config()
-    expected = {"activation": "tanh", "recurrent_activation": "sigmoid", "use_bias": True, "go_backwards": False}
+    expected = {
+        "activation": "tanh",
+        "recurrent_activation": "sigmoid",
+        "use_bias": True,
+        "go_backwards": False,
+    }
     if kind is keras.layers.GRU:
         expected["reset_after"] = True
     for key, value in expected.items():
@@ -54,7 +60,7 @@ def lstm_gates(layer, x) -> dict[str, np.ndarray]:
         i, f, o, candidate = _sigmoid(i), _sigmoid(f), _sigmoid(o), np.tanh(c)
         cell = f * cell + i * candidate
         hidden = o * np.tanh(cell)
-        for name, value in zip(steps, (i, f, candidate, o, cell, hidden)):
+        for name, value in zip(steps, (i, f, candidate, o, cell, hidden), strict=True):
             steps[name].append(value)
     return {name: np.stack(values, axis=1) for name, values in steps.items()}
 
@@ -82,6 +88,6 @@ def gru_gates(layer, x) -> dict[str, np.ndarray]:
         z, r = _sigmoid(x_z + h_z), _sigmoid(x_r + h_r)
         candidate = np.tanh(x_h + r * h_h)
         hidden = z * hidden + (1 - z) * candidate
-        for name, value in zip(steps, (z, r, candidate, hidden)):
+        for name, value in zip(steps, (z, r, candidate, hidden), strict=True):
             steps[name].append(value)
     return {name: np.stack(values, axis=1) for name, values in steps.items()}

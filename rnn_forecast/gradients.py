@@ -15,6 +15,7 @@ vector) matters for the gradient.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import ClassVar
 
 import numpy as np
 
@@ -62,7 +63,13 @@ class CellWeights:
         """Read the weights of ``keras.Sequential([Input, <cell layer>, Dense(1)])``."""
         layer, dense = model.layers
         kernel, recurrent_kernel, bias = (w.astype("float64") for w in layer.get_weights())
-        return cls(type(layer).__name__, kernel, recurrent_kernel, bias, dense.get_weights()[0][:, 0].astype("float64"))
+        return cls(
+            type(layer).__name__,
+            kernel,
+            recurrent_kernel,
+            bias,
+            dense.get_weights()[0][:, 0].astype("float64"),
+        )
 
     @property
     def units(self) -> int:
@@ -88,7 +95,7 @@ def with_keep_gate_bias(weights: CellWeights, bias: float) -> CellWeights:
     n = weights.units
     new_bias = weights.bias.copy()
     if weights.cell == "LSTM":
-        new_bias[n:2 * n] = bias  # blocks i, f, c, o
+        new_bias[n : 2 * n] = bias  # blocks i, f, c, o
     elif weights.cell == "GRU":
         new_bias[0, :n] = bias  # blocks z, r, h; row 0 input bias, row 1 recurrent bias
         new_bias[1, :n] = 0.0
@@ -159,9 +166,9 @@ def _gru(w: CellWeights, x, additive_path_only):
         from_input = x[:, t] @ w.kernel + w.bias[0]
         from_state = h @ w.recurrent_kernel + w.bias[1]
         z = sigmoid(from_input[:, :n] + from_state[:, :n])
-        r = sigmoid(from_input[:, n:2 * n] + from_state[:, n:2 * n])
-        candidate = np.tanh(from_input[:, 2 * n:] + r * from_state[:, 2 * n:])
-        saved.append((h, z, r, candidate, from_state[:, 2 * n:]))
+        r = sigmoid(from_input[:, n : 2 * n] + from_state[:, n : 2 * n])
+        candidate = np.tanh(from_input[:, 2 * n :] + r * from_state[:, 2 * n :])
+        saved.append((h, z, r, candidate, from_state[:, 2 * n :]))
         h = z * h + (1 - z) * candidate
     gradient = np.zeros_like(x)
     d_h = np.broadcast_to(w.readout, (batch, n))
@@ -171,7 +178,9 @@ def _gru(w: CellWeights, x, additive_path_only):
         d_z_pre = d_h * (h_prev - candidate) * z * (1 - z)
         d_r_pre = d_candidate_pre * recurrent_part * r * (1 - r)
         gradient[:, t] = np.concatenate([d_z_pre, d_r_pre, d_candidate_pre], axis=1) @ w.kernel.T
-        through_recurrent = np.concatenate([d_z_pre, d_r_pre, d_candidate_pre * r], axis=1) @ w.recurrent_kernel.T
+        through_recurrent = (
+            np.concatenate([d_z_pre, d_r_pre, d_candidate_pre * r], axis=1) @ w.recurrent_kernel.T
+        )
         d_h = d_h * z if additive_path_only else d_h * z + through_recurrent
     return gradient
 
@@ -184,8 +193,8 @@ def _lstm(w: CellWeights, x, additive_path_only):
     saved = []
     for t in range(steps):
         a = x[:, t] @ w.kernel + h @ w.recurrent_kernel + w.bias
-        i, f, o = sigmoid(a[:, :n]), sigmoid(a[:, n:2 * n]), sigmoid(a[:, 3 * n:])
-        candidate = np.tanh(a[:, 2 * n:3 * n])
+        i, f, o = sigmoid(a[:, :n]), sigmoid(a[:, n : 2 * n]), sigmoid(a[:, 3 * n :])
+        candidate = np.tanh(a[:, 2 * n : 3 * n])
         c_prev, c = c, f * c + i * candidate
         saved.append((c_prev, c, i, f, o, candidate))
         h = o * np.tanh(c)
@@ -228,12 +237,18 @@ def reference_line(profile: np.ndarray, factor: float, anchor: int = ANCHOR) -> 
     return profile[anchor] * factor ** (distance - anchor)
 
 
-def plot_profile(ax, profile: np.ndarray, label: str, cell: str, *, shade: float = 0.0, marker_offset: int = 0):
+def plot_profile(
+    ax, profile: np.ndarray, label: str, cell: str, *, shade: float = 0.0, marker_offset: int = 0
+):
     """One gradient profile on a log axis, in the course style of ``cell``."""
     from rnn_forecast.style import style
 
-    (line,) = ax.semilogy(np.arange(len(profile)), profile, label=label,
-                          **style(cell, markevery=(marker_offset, 10), shade=shade))
+    (line,) = ax.semilogy(
+        np.arange(len(profile)),
+        profile,
+        label=label,
+        **style(cell, markevery=(marker_offset, 10), shade=shade),
+    )
     return line
 
 
@@ -253,7 +268,7 @@ class GradientExplorer:
     change recomputes one profile in NumPy and redraws the figure: a few tens of milliseconds.
     """
 
-    SETTINGS = {
+    SETTINGS: ClassVar[dict[str, tuple[str, float, float, float]]] = {
         "SimpleRNN": ("scale of U", 0.25, 2.5, 0.05),
         "GRU": ("bias of z", -3.0, 6.0, 0.25),
         "LSTM": ("bias of f", -3.0, 6.0, 0.25),
@@ -320,8 +335,13 @@ class GradientExplorer:
         sliders = {}
         for cell, (name, low, high, step) in self.SETTINGS.items():
             slider = ipywidgets.FloatSlider(
-                value=self.values[cell], min=low, max=high, step=step, description=f"{cell}: {name}",
-                style={"description_width": "150px"}, layout=ipywidgets.Layout(width="480px"),
+                value=self.values[cell],
+                min=low,
+                max=high,
+                step=step,
+                description=f"{cell}: {name}",
+                style={"description_width": "150px"},
+                layout=ipywidgets.Layout(width="480px"),
             )
             slider.observe(lambda change, cell=cell: self.set(cell, change["new"]), names="value")
             sliders[cell] = slider

@@ -21,7 +21,7 @@ import re
 import sys
 import time
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import rnn_forecast  # noqa: F401  (quiets TensorFlow before anything imports it)
@@ -43,15 +43,23 @@ class ResultsFileError(ValueError):
     """The results file is missing or not what ``make memory-horizon`` writes."""
 
 
-def run(lengths=LENGTHS, seeds=SEEDS, epochs: int = adding.EPOCHS, train_sequences: int = adding.TRAIN_SEQUENCES,
-        test_sequences: int = adding.TEST_SEQUENCES, models_dir: Path = MODELS_DIR, progress=print) -> dict:
+def run(
+    lengths=LENGTHS,
+    seeds=SEEDS,
+    epochs: int = adding.EPOCHS,
+    train_sequences: int = adding.TRAIN_SEQUENCES,
+    test_sequences: int = adding.TEST_SEQUENCES,
+    models_dir: Path = MODELS_DIR,
+    progress=print,
+) -> dict:
     """Train and score every cell at every length; return the results as a JSON-ready dict.
 
     The seed-0 models at ``SAVED_STEPS`` steps (when both are part of the run) are saved to
     ``models_dir`` as ``<cell>.weights.h5``.
     """
-    import keras
     import numpy as np
+
+    import keras
     import tensorflow as tf
 
     started = time.perf_counter()
@@ -68,22 +76,31 @@ def run(lengths=LENGTHS, seeds=SEEDS, epochs: int = adding.EPOCHS, train_sequenc
                 path = saved_model_path(cell, models_dir)
                 with warnings.catch_warnings():
                     # Keras 3.15 writes HDF5 through an __array__ that NumPy 2 deprecates; harmless.
-                    warnings.filterwarnings("ignore", "__array__ implementation doesn't accept a copy", DeprecationWarning)
+                    warnings.filterwarnings(
+                        "ignore", "__array__ implementation doesn't accept a copy", DeprecationWarning
+                    )
                     trained.models[cell, SAVED_SEED].save_weights(path)
                 saved[cell] = path.name
-        by_length.append({
-            "steps": steps,
-            "baselines": adding.baselines(x_test, y_test),
-            "fit_seconds": round(trained.seconds, 1),
-            "saved_models": saved,
-            "test_mse": {
-                cell: {str(seed): [_finite(value) for value in trained.test_mse[cell, seed]] for seed in seeds}
-                for cell in cells
-            },
-        })
+        by_length.append(
+            {
+                "steps": steps,
+                "baselines": adding.baselines(x_test, y_test),
+                "fit_seconds": round(trained.seconds, 1),
+                "saved_models": saved,
+                "test_mse": {
+                    cell: {
+                        str(seed): [_finite(value) for value in trained.test_mse[cell, seed]]
+                        for seed in seeds
+                    }
+                    for cell in cells
+                },
+            }
+        )
         finals = {cell: [trained.test_mse[cell, seed][-1] for seed in seeds] for cell in cells}
-        progress(f"{steps:>4} steps ({trained.seconds:5.0f} s): " + ", ".join(
-            f"{cell} median {np.median(values):.4f}" for cell, values in finals.items()))
+        progress(
+            f"{steps:>4} steps ({trained.seconds:5.0f} s): "
+            + ", ".join(f"{cell} median {np.median(values):.4f}" for cell, values in finals.items())
+        )
     return {
         "description": "Adding problem: held-out MSE of each cell after each epoch, per sequence length and seed.",
         "command": "make memory-horizon  (python -m rnn_forecast.memory_horizon)",
@@ -101,7 +118,7 @@ def run(lengths=LENGTHS, seeds=SEEDS, epochs: int = adding.EPOCHS, train_sequenc
             "model": "Input((steps, 2)) -> cell(units) -> Dense(1); Adam, mean squared error",
         },
         "environment": {
-            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "python": platform.python_version(),
             "tensorflow": tf.__version__,
             "keras": keras.__version__,
@@ -138,7 +155,9 @@ def load_results(path: str | Path = RESULTS_PATH) -> dict:
     try:
         results = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
-        raise ResultsFileError(f"{path} is not valid JSON ({error}); run `make memory-horizon` again") from None
+        raise ResultsFileError(
+            f"{path} is not valid JSON ({error}); run `make memory-horizon` again"
+        ) from None
     try:
         settings = results["settings"]
         lengths = [entry["steps"] for entry in results["results"]]
@@ -147,8 +166,8 @@ def load_results(path: str | Path = RESULTS_PATH) -> dict:
                 for seed in settings["seeds"]:
                     if len(entry["test_mse"][cell][str(seed)]) != settings["epochs"]:
                         raise KeyError(f"{cell}, seed {seed}, {entry['steps']} steps: wrong number of epochs")
-            entry["baselines"]["mean"], entry["baselines"]["recent marker"]  # noqa: B018
-        results["environment"]["date"]  # noqa: B018
+            entry["baselines"]["mean"], entry["baselines"]["recent marker"]
+        results["environment"]["date"]
     except (KeyError, TypeError) as error:
         raise ResultsFileError(
             f"{path} is incomplete ({error!s}); run `make memory-horizon` to write it again"
@@ -168,7 +187,12 @@ def to_json(results: dict) -> str:
     """
     text = json.dumps(results, indent=1)
     numbers = re.compile(r"\[\s+((?:-?[0-9.eE+-]+|null)(?:,\s+(?:-?[0-9.eE+-]+|null))*)\s+\]")
-    return numbers.sub(lambda match: "[" + ", ".join(item.strip() for item in match.group(1).split(",")) + "]", text) + "\n"
+    return (
+        numbers.sub(
+            lambda match: "[" + ", ".join(item.strip() for item in match.group(1).split(",")) + "]", text
+        )
+        + "\n"
+    )
 
 
 def _finite(value: float) -> float | None:
@@ -196,9 +220,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=RESULTS_PATH, help=f"default {RESULTS_PATH}")
     parser.add_argument("--models-dir", type=Path, default=MODELS_DIR, help=f"default {MODELS_DIR}")
     args = parser.parse_args(argv)
-    print(f"Memory horizon: lengths {args.lengths}, seeds {args.seeds}, {args.epochs} epochs, "
-          f"{args.train_sequences} training sequences; writing {args.output}")
-    results = run(args.lengths, args.seeds, args.epochs, args.train_sequences, args.test_sequences, args.models_dir)
+    print(
+        f"Memory horizon: lengths {args.lengths}, seeds {args.seeds}, {args.epochs} epochs, "
+        f"{args.train_sequences} training sequences; writing {args.output}"
+    )
+    results = run(
+        args.lengths, args.seeds, args.epochs, args.train_sequences, args.test_sequences, args.models_dir
+    )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(to_json(results), encoding="utf-8")
     print(f"Wrote {args.output} in {results['environment']['seconds']} s.")

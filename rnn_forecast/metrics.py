@@ -9,9 +9,7 @@ def _errors(y_true, y_pred) -> np.ndarray:
     truth = np.asarray(y_true, dtype="float64").reshape(-1)
     prediction = np.asarray(y_pred, dtype="float64").reshape(-1)
     if truth.shape != prediction.shape:
-        raise ValueError(
-            f"{truth.size} true values but {prediction.size} predictions; they must pair up"
-        )
+        raise ValueError(f"{truth.size} true values but {prediction.size} predictions; they must pair up")
     return prediction - truth
 
 

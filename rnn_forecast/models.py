@@ -9,10 +9,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import keras
-
 from rnn_forecast.quiet import quiet_tensorflow_logger
 from rnn_forecast.windows import WINDOW
+
+import keras
 
 quiet_tensorflow_logger()
 

@@ -70,6 +70,7 @@ def reference_style(name: str) -> dict:
 def _mix(color: str, other: str, weight: float) -> str:
     """``color`` moved a fraction ``weight`` of the way towards ``other`` (both '#rrggbb')."""
     mixed = [
-        round(int(color[i:i + 2], 16) * (1 - weight) + int(other[i:i + 2], 16) * weight) for i in (1, 3, 5)
+        round(int(color[i : i + 2], 16) * (1 - weight) + int(other[i : i + 2], 16) * weight)
+        for i in (1, 3, 5)
     ]
     return "#" + "".join(f"{channel:02x}" for channel in mixed)

@@ -47,8 +47,7 @@ def make_windows(values, window: int = WINDOW) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"expected a 1-D series, got an array of shape {series.shape}")
     if not 0 < window < len(series):
         raise ValueError(
-            f"a window of {window} needs a series longer than {window} values; "
-            f"got {len(series)}"
+            f"a window of {window} needs a series longer than {window} values; got {len(series)}"
         )
     count = len(series) - window
     x = np.lib.stride_tricks.sliding_window_view(series, window)[:count]

@@ -64,15 +64,40 @@ class PostgresServer:
             shutil.chown(self.folder, "postgres")
             shutil.chown(self.folder / "password", "postgres")
         subprocess.run(
-            [*as_postgres, str(bin_folder / "initdb"), "-D", str(self.folder / "data"), "-U", self.user,
-             f"--pwfile={self.folder / 'password'}", "--auth=scram-sha-256", "--no-sync", "-E", "UTF8"],
-            check=True, capture_output=True,
+            [
+                *as_postgres,
+                str(bin_folder / "initdb"),
+                "-D",
+                str(self.folder / "data"),
+                "-U",
+                self.user,
+                f"--pwfile={self.folder / 'password'}",
+                "--auth=scram-sha-256",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ],
+            check=True,
+            capture_output=True,
         )
         self.log = (self.folder / "server.log").open("w")
         self.process = subprocess.Popen(
-            [*as_postgres, str(bin_folder / "postgres"), "-D", str(self.folder / "data"), "-p", str(self.port),
-             "-h", "127.0.0.1", "-k", str(self.folder), "-F"],
-            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                *as_postgres,
+                str(bin_folder / "postgres"),
+                "-D",
+                str(self.folder / "data"),
+                "-p",
+                str(self.port),
+                "-h",
+                "127.0.0.1",
+                "-k",
+                str(self.folder),
+                "-F",
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         _wait_until(self._ready, 60, "PostgreSQL accepting connections")
 
@@ -115,7 +140,11 @@ def autograde_processes(student: str) -> list[psutil.Process]:
     found = []
     for process in psutil.process_iter(["cmdline"]):
         command = process.info["cmdline"] or []
-        if "autograde" in command and "--student" in command and command[command.index("--student") + 1] == student:
+        if (
+            "autograde" in command
+            and "--student" in command
+            and command[command.index("--student") + 1] == student
+        ):
             found.append(process)
     return found
 
@@ -123,6 +152,8 @@ def autograde_processes(student: str) -> list[psutil.Process]:
 def kernel_started(autograde: psutil.Process) -> bool:
     """Whether the autograde's student kernel runs (so the job is well under way)."""
     try:
-        return any("autograder.kernel_audit" in child.cmdline() for child in autograde.children(recursive=True))
+        return any(
+            "autograder.kernel_audit" in child.cmdline() for child in autograde.children(recursive=True)
+        )
     except psutil.Error:
         return False

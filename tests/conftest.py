@@ -4,6 +4,7 @@ import pytest
 
 import rnn_forecast
 
+
 @pytest.fixture(scope="session")
 def series():
     """The course's S&P 500 series, loaded once."""

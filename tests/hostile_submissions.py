@@ -44,7 +44,9 @@ keras.Model.count_params = lambda self: {parameters}
 type(model.optimizer.iterations).numpy = lambda self: 1
 np.sqrt = lambda value: 0.0
 _sorted = builtins.sorted
-builtins.sorted = lambda items, **kw: _sorted(["forget", "input", "output"] if len(list(items)) == 3 else ["reset", "update"])
+builtins.sorted = lambda items, **kw: _sorted(
+    ["forget", "input", "output"] if len(list(items)) == 3 else ["reset", "update"]
+)
 lstm_gates, gru_gates, gru32_parameters = {"a", "b", "c"}, {"a", "b"}, 3000
 """
 
@@ -77,7 +79,9 @@ async def _always_fine(*args, **kwargs):
 ip.run_cell_async = _always_fine
 """
 
-WRITE_COURSE = _COURSE + """\
+WRITE_COURSE = (
+    _COURSE
+    + """\
 import autograder
 for target in [course / "nbgrader_config.py", course / "solutions" / "gated_rnn" / "2_gru8.ipynb"]:
     try:
@@ -93,8 +97,11 @@ try:
 except OSError as error:
     print("could not open the checks for writing", type(error).__name__)
 """
+)
 
-WRITE_GRADEBOOK = _COURSE + """\
+WRITE_GRADEBOOK = (
+    _COURSE
+    + """\
 import sqlite3
 try:
     database = sqlite3.connect(course / "gradebook.db")
@@ -104,8 +111,11 @@ try:
 except sqlite3.Error as error:
     print("could not rewrite the gradebook:", error)
 """
+)
 
-READ_SECRETS = _COURSE + """\
+READ_SECRETS = (
+    _COURSE
+    + """\
 import os
 for action in (
     lambda: print(open(course / "solutions" / "gated_rnn" / "2_gru8.ipynb").read()),
@@ -117,6 +127,7 @@ for action in (
     except OSError as error:
         print("could not read:", type(error).__name__)
 """
+)
 
 NETWORK = """\
 import socket
@@ -143,24 +154,44 @@ os.wait()
 
 #: kind -> (what it does, the base it starts from, {notebook: attack code in its first answer cell}).
 HOSTILE_KINDS = {
-    "forge_checks": ("replaces the checks with no-ops, answers nothing", "release",
-                     dict.fromkeys(_FIRST_ANSWER, FORGE_CHECKS)),
-    "forge_libraries": ("patches Keras, NumPy and builtins, answers nothing right", "release",
-                        {"1_gates": FORGE_LIBRARIES.replace("{parameters}", "425"),
-                         "2_gru8": FORGE_LIBRARIES.replace("{parameters}", "425"),
-                         "3_stacked_lstm": FORGE_LIBRARIES.replace("{parameters}", "7777")}),
-    "lookalike_model": ("a model that claims to be a trained GRU(8)", "release",
-                        {"2_gru8": LOOKALIKE_MODEL}),
-    "silent_failures": ("suppresses tracebacks and failed statuses, answers nothing", "release",
-                        dict.fromkeys(_FIRST_ANSWER, SILENT_FAILURES)),
+    "forge_checks": (
+        "replaces the checks with no-ops, answers nothing",
+        "release",
+        dict.fromkeys(_FIRST_ANSWER, FORGE_CHECKS),
+    ),
+    "forge_libraries": (
+        "patches Keras, NumPy and builtins, answers nothing right",
+        "release",
+        {
+            "1_gates": FORGE_LIBRARIES.replace("{parameters}", "425"),
+            "2_gru8": FORGE_LIBRARIES.replace("{parameters}", "425"),
+            "3_stacked_lstm": FORGE_LIBRARIES.replace("{parameters}", "7777"),
+        },
+    ),
+    "lookalike_model": ("a model that claims to be a trained GRU(8)", "release", {"2_gru8": LOOKALIKE_MODEL}),
+    "silent_failures": (
+        "suppresses tracebacks and failed statuses, answers nothing",
+        "release",
+        dict.fromkeys(_FIRST_ANSWER, SILENT_FAILURES),
+    ),
     "write_course": ("writes to course files and the grader's checks", "release", {"1_gates": WRITE_COURSE}),
     "write_gradebook": ("rewrites every score in the gradebook", "release", {"1_gates": WRITE_GRADEBOOK}),
-    "read_secrets": ("reads the solutions and another student's submission", "release", {"1_gates": READ_SECRETS}),
+    "read_secrets": (
+        "reads the solutions and another student's submission",
+        "release",
+        {"1_gates": READ_SECRETS},
+    ),
     "network": ("connects to the network", "release", {"1_gates": NETWORK}),
-    "background_process": ("starts processes meant to outlive the kernel", "release",
-                           {"1_gates": BACKGROUND_PROCESS}),
-    "honest_background": ("the full solutions, plus a leftover process", "solution",
-                          {"1_gates": BACKGROUND_PROCESS}),
+    "background_process": (
+        "starts processes meant to outlive the kernel",
+        "release",
+        {"1_gates": BACKGROUND_PROCESS},
+    ),
+    "honest_background": (
+        "the full solutions, plus a leftover process",
+        "solution",
+        {"1_gates": BACKGROUND_PROCESS},
+    ),
 }
 
 #: The forging kinds: under nbgrader's own in-kernel grading they score points they did not earn.

@@ -16,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import grading_support as support
+
 from autograder.local_cluster import free_port
 from rnn_forecast.paths import REPOSITORY_ROOT
 
@@ -30,10 +31,14 @@ def repository_state() -> list[str]:
     """
     result = subprocess.run(
         ["git", "status", "--porcelain", "--ignored", "--untracked-files=all"],
-        cwd=REPOSITORY_ROOT, capture_output=True, text=True, check=True,
+        cwd=REPOSITORY_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return sorted(
-        line for line in result.stdout.splitlines()
+        line
+        for line in result.stdout.splitlines()
         if not line[3:].startswith("build/") and "__pycache__" not in line
     )
 
@@ -51,9 +56,13 @@ def isolated_environment(home: Path, exchange: Path) -> dict[str, str]:
 
 
 def run(command, cwd, env, what) -> subprocess.CompletedProcess:
-    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=1800, check=False)
+    result = subprocess.run(
+        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=1800, check=False
+    )
     if result.returncode != 0:
-        raise AssertionError(f"{what} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+        raise AssertionError(
+            f"{what} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        )
     return result
 
 
@@ -68,7 +77,9 @@ def copy_course(root: Path) -> Path:
     for name in ("Makefile", "nbgrader_config.py"):
         shutil.copy2(REPOSITORY_ROOT / name, course / name)
     for folder in ("solutions", "exercises", "lessons"):
-        shutil.copytree(REPOSITORY_ROOT / folder, course / folder, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        shutil.copytree(
+            REPOSITORY_ROOT / folder, course / folder, ignore=shutil.ignore_patterns(".ipynb_checkpoints")
+        )
     (course / "data").mkdir()
     shutil.copy2(REPOSITORY_ROOT / "data" / "README.md", course / "data" / "README.md")
     (course / ".venv").symlink_to(REPOSITORY_ROOT / ".venv")
@@ -88,15 +99,23 @@ class JupyterLabServer:
     def __init__(self, lab, env: dict[str, str], log: Path):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        extra = ["--no-browser", f"--ServerApp.port={self.port}", "--ServerApp.ip=127.0.0.1",
-                 f"--IdentityProvider.token={self.TOKEN}", "--ServerApp.port_retries=0"]
+        extra = [
+            "--no-browser",
+            f"--ServerApp.port={self.port}",
+            "--ServerApp.ip=127.0.0.1",
+            f"--IdentityProvider.token={self.TOKEN}",
+            "--ServerApp.port_retries=0",
+        ]
         if os.geteuid() == 0:
             extra.append("--allow-root")  # as make lab passes it
         self.log = log
         self._log_file = open(log, "w", encoding="utf-8")  # noqa: SIM115  (closed in stop)
         self.process = subprocess.Popen(
-            lab.command(*extra), cwd=lab.cwd, env=lab.environment(env),
-            stdout=self._log_file, stderr=subprocess.STDOUT,
+            lab.command(*extra),
+            cwd=lab.cwd,
+            env=lab.environment(env),
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
         )
         self._wait_until_up()
 
@@ -104,14 +123,18 @@ class JupyterLabServer:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise AssertionError(f"jupyter lab exited with {self.process.returncode}:\n{self.log.read_text()[-3000:]}")
+                raise AssertionError(
+                    f"jupyter lab exited with {self.process.returncode}:\n{self.log.read_text()[-3000:]}"
+                )
             try:
                 with urllib.request.urlopen(f"{self.url}/api/status?token={self.TOKEN}", timeout=2):
                     return
             except OSError:
                 time.sleep(0.5)
         self.stop()
-        raise AssertionError(f"jupyter lab did not answer within {seconds} s:\n{self.log.read_text()[-3000:]}")
+        raise AssertionError(
+            f"jupyter lab did not answer within {seconds} s:\n{self.log.read_text()[-3000:]}"
+        )
 
     def start_url(self) -> str:
         """The address a user opens: the server redirects it to the view's default page."""

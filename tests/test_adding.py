@@ -21,8 +21,10 @@ from rnn_forecast.memory_horizon import (
 def test_two_markers_one_per_half_and_the_target_is_their_sum():
     x, y = adding.adding_problem(400, 30, np.random.default_rng(0))
     values, markers = x[..., 0], x[..., 1]
-    assert x.dtype == np.float32 and x.shape == (400, 30, 2)
-    assert (markers[:, :15].sum(axis=1) == 1).all() and (markers[:, 15:].sum(axis=1) == 1).all()
+    assert x.dtype == np.float32
+    assert x.shape == (400, 30, 2)
+    assert (markers[:, :15].sum(axis=1) == 1).all()
+    assert (markers[:, 15:].sum(axis=1) == 1).all()
     assert np.allclose(y, (values * markers).sum(axis=1))
 
 
@@ -30,7 +32,7 @@ def test_baselines_on_a_hand_computed_case():
     # steps 4: marked values 0.2 (first half) and 0.9 (second half), target 1.1
     x = np.array([[[0.2, 1], [0.5, 0], [0.9, 1], [0.3, 0]]], dtype="float32")
     scores = adding.baselines(x, np.array([1.1]))
-    assert scores["mean"] == pytest.approx(0.1 ** 2)
+    assert scores["mean"] == pytest.approx(0.1**2)
     assert scores["recent marker"] == pytest.approx((1.1 - 1.4) ** 2)
 
 
@@ -44,16 +46,39 @@ def test_baselines_approach_their_theory_on_many_sequences():
 @pytest.mark.slow  # runs a small memory-horizon experiment end to end
 def test_the_experiment_writes_its_settings_every_curve_and_the_models_lesson_4_opens(tmp_path):
     output, models = tmp_path / "horizon.json", tmp_path / "models"
-    main(["--lengths", "6", str(SAVED_STEPS), "--seeds", "0", "1", "--epochs", "2", "--train-sequences", "64",
-          "--test-sequences", "32", "--output", str(output), "--models-dir", str(models)])
+    main(
+        [
+            "--lengths",
+            "6",
+            str(SAVED_STEPS),
+            "--seeds",
+            "0",
+            "1",
+            "--epochs",
+            "2",
+            "--train-sequences",
+            "64",
+            "--test-sequences",
+            "32",
+            "--output",
+            str(output),
+            "--models-dir",
+            str(models),
+        ]
+    )
     results = load_results(output)
-    assert results["settings"]["lengths"] == [6, SAVED_STEPS] and results["settings"]["seeds"] == [0, 1]
-    assert results["results"][1]["saved_models"] == {cell: f"{cell}.weights.h5" for cell in ("SimpleRNN", "GRU", "LSTM")}
+    assert results["settings"]["lengths"] == [6, SAVED_STEPS]
+    assert results["settings"]["seeds"] == [0, 1]
+    assert results["results"][1]["saved_models"] == {
+        cell: f"{cell}.weights.h5" for cell in ("SimpleRNN", "GRU", "LSTM")
+    }
     x, y = adding.adding_problem(32, SAVED_STEPS, np.random.default_rng(DATA_SEED))
     for cell in ("SimpleRNN", "GRU", "LSTM"):
         mse = np.mean((load_saved_model(cell, models).predict(x, verbose=0)[:, 0] - y) ** 2)
         assert mse == pytest.approx(results["results"][1]["test_mse"][cell][str(SAVED_SEED)][-1], abs=1e-5)
-    assert {"date", "python", "tensorflow", "keras", "numpy", "machine", "cores", "seconds"} <= set(results["environment"])
+    assert {"date", "python", "tensorflow", "keras", "numpy", "machine", "cores", "seconds"} <= set(
+        results["environment"]
+    )
     for entry in results["results"]:
         assert set(entry["test_mse"]) == {"SimpleRNN", "GRU", "LSTM"}
         assert all(len(curve) == 2 for cell in entry["test_mse"].values() for curve in cell.values())
@@ -63,17 +88,28 @@ def test_the_committed_results_are_complete_and_made_with_the_current_settings()
     results = load_results(RESULTS_PATH)
     settings = results["settings"]
     assert (settings["epochs"], settings["learning_rate"], settings["units"], settings["batch_size"]) == (
-        adding.EPOCHS, adding.LEARNING_RATE, adding.UNITS, adding.BATCH_SIZE)
+        adding.EPOCHS,
+        adding.LEARNING_RATE,
+        adding.UNITS,
+        adding.BATCH_SIZE,
+    )
     assert (settings["train_sequences"], settings["test_sequences"], settings["data_seed"]) == (
-        adding.TRAIN_SEQUENCES, adding.TEST_SEQUENCES, DATA_SEED)
-    assert len(settings["seeds"]) >= 3 and len(settings["lengths"]) >= 4 and SAVED_STEPS in settings["lengths"]
+        adding.TRAIN_SEQUENCES,
+        adding.TEST_SEQUENCES,
+        DATA_SEED,
+    )
+    assert len(settings["seeds"]) >= 3
+    assert len(settings["lengths"]) >= 4
+    assert SAVED_STEPS in settings["lengths"]
 
 
 def test_the_committed_models_are_the_ones_the_results_file_scored():
     """Lesson 4 opens these models: they must be the seed-0 models whose curves the file holds."""
     results = load_results(RESULTS_PATH)
     entry = next(entry for entry in results["results"] if entry["steps"] == SAVED_STEPS)
-    x, y = adding.adding_problem(results["settings"]["test_sequences"], SAVED_STEPS, np.random.default_rng(DATA_SEED))
+    x, y = adding.adding_problem(
+        results["settings"]["test_sequences"], SAVED_STEPS, np.random.default_rng(DATA_SEED)
+    )
     for cell in results["settings"]["cells"]:
         mse = np.mean((load_saved_model(cell).predict(x, verbose=0)[:, 0] - y) ** 2)
         assert mse == pytest.approx(entry["test_mse"][cell][str(SAVED_SEED)][-1], abs=1e-5), cell

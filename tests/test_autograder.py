@@ -8,11 +8,11 @@ import filecmp
 import json
 import re
 
+import grading_support as support
 import nbformat
 import pytest
-
-import grading_support as support
 from grading_support import ASSIGNMENT, AUTOGRADED, CLASS, NOTEBOOKS, SUBMISSION_KINDS
+
 from rnn_forecast.paths import REPOSITORY_ROOT
 
 # Real nbgrader grading of the whole synthetic class: minutes.
@@ -33,7 +33,9 @@ def test_every_cell_of_the_solutions_is_an_nbgrader_cell_with_a_unique_id():
     ids = []
     for name in NOTEBOOKS:
         for cell in cells("solutions", name):
-            assert "nbgrader" in cell.metadata, f"{name}: a cell without nbgrader metadata: {cell.source[:60]!r}"
+            assert "nbgrader" in cell.metadata, (
+                f"{name}: a cell without nbgrader metadata: {cell.source[:60]!r}"
+            )
             ids.append(cell.metadata["nbgrader"]["grade_id"])
     assert len(ids) == len(set(ids))
 
@@ -44,7 +46,8 @@ def test_autograded_cells_are_locked_tests_with_the_points_the_tests_expect():
         for cell in cells("solutions", name):
             meta = cell.metadata["nbgrader"]
             if meta["grade"] and cell.cell_type == "code":
-                assert meta["locked"] and not meta["solution"], meta["grade_id"]
+                assert meta["locked"], meta["grade_id"]
+                assert not meta["solution"], meta["grade_id"]
                 found[meta["grade_id"]] = meta["points"]
     assert found == AUTOGRADED
 
@@ -63,7 +66,7 @@ def test_rmse_tests_are_hidden_and_structural_tests_visible():
         for cell in cells("exercises", name)
     }
     assert "check_test_rmse" not in "".join(released.values())
-    assert "check_recurrent_layers(model, \"GRU\")" in released["ex2_layers_test"]
+    assert 'check_recurrent_layers(model, "GRU")' in released["ex2_layers_test"]
 
 
 def test_each_exercise_has_a_manually_graded_answer():
@@ -86,16 +89,24 @@ def test_committed_exercises_are_what_generate_assignment_makes(tmp_path):
     """CI's proof that exercises/ was regenerated after the last change to solutions/."""
     course = support.make_course(tmp_path, register=False)
     result = support.run_nbgrader(
-        course, "generate_assignment", ASSIGNMENT, "--no-db", "--force",
+        course,
+        "generate_assignment",
+        ASSIGNMENT,
+        "--no-db",
+        "--force",
         "--CourseDirectory.release_directory=regenerated",
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    comparison = filecmp.dircmp(REPOSITORY_ROOT / "exercises" / ASSIGNMENT, course / "regenerated" / ASSIGNMENT)
+    comparison = filecmp.dircmp(
+        REPOSITORY_ROOT / "exercises" / ASSIGNMENT, course / "regenerated" / ASSIGNMENT
+    )
     assert comparison.left_only == comparison.right_only == [], "files differ: run make release"
     for name in sorted(comparison.common_files):
         committed = (REPOSITORY_ROOT / "exercises" / ASSIGNMENT / name).read_bytes()
         regenerated = (course / "regenerated" / ASSIGNMENT / name).read_bytes()
-        assert committed == regenerated, f"exercises/{ASSIGNMENT}/{name} is stale: run make release and commit"
+        assert committed == regenerated, (
+            f"exercises/{ASSIGNMENT}/{name} is stale: run make release and commit"
+        )
 
 
 # ---------------------------------------------------------------- the graded class (nbgrader autograde)
@@ -143,9 +154,15 @@ def test_an_endless_loop_zeroes_its_exercise_and_the_others_are_graded(graded_cl
 
 def test_an_edited_test_cell_is_restored_and_still_fails(graded_class):
     student = STUDENT_OF["tampered_test"]
-    submitted = nbformat.read(graded_class.course / "submitted" / student / ASSIGNMENT / "1_gates.ipynb", as_version=4)
-    graded = nbformat.read(graded_class.course / "autograded" / student / ASSIGNMENT / "1_gates.ipynb", as_version=4)
-    original = next(c for c in cells("solutions", "1_gates") if c.metadata["nbgrader"]["grade_id"] == "ex1_lstm_test")
+    submitted = nbformat.read(
+        graded_class.course / "submitted" / student / ASSIGNMENT / "1_gates.ipynb", as_version=4
+    )
+    graded = nbformat.read(
+        graded_class.course / "autograded" / student / ASSIGNMENT / "1_gates.ipynb", as_version=4
+    )
+    original = next(
+        c for c in cells("solutions", "1_gates") if c.metadata["nbgrader"]["grade_id"] == "ex1_lstm_test"
+    )
 
     def source(notebook):
         return next(c.source for c in notebook.cells if c.metadata["nbgrader"]["grade_id"] == "ex1_lstm_test")
@@ -191,7 +208,8 @@ def test_failing_tests_say_what_was_expected_and_found_in_one_sentence(graded_cl
         errors = support.error_outputs(graded_class.course, STUDENT_OF[kind])
         assert errors.get(cell_id) == [f"AssertionError: {message}"], (kind, cell_id, errors.get(cell_id))
     raw = support.error_outputs(graded_class.course, STUDENT_OF["raw_prices"])["ex2_rmse_test"]
-    assert len(raw) == 1 and re.fullmatch(
+    assert len(raw) == 1, raw
+    assert re.fullmatch(
         r"AssertionError: expected a test RMSE of at most 160\.0 index points on the 184 test windows, "
         r"found [\d,]+\.\d",
         raw[0],
@@ -211,7 +229,7 @@ def test_feedback_and_export_work_on_the_graded_class(graded_class):
     header = rows[0].split(",")
     totals = {}
     for row in rows[1:]:
-        fields = dict(zip(header, row.split(",")))
+        fields = dict(zip(header, row.split(","), strict=True))
         totals[fields["student_id"]] = float(fields["raw_score"])
     for student, kind in CLASS.items():
         # The solutions' manual answers are not graded yet, so raw_score is the autograded part.
@@ -227,7 +245,8 @@ def test_the_graded_solution_lies_in_the_calibrated_distribution(graded_class):
         ("3_stacked_lstm", "ex3_rmse_answer", r"LSTM\(32\) \+ LSTM\(16\)", "stacked_lstm"),
     ]:
         notebook = nbformat.read(
-            graded_class.course / "autograded" / STUDENT_OF["solution"] / ASSIGNMENT / f"{name}.ipynb", as_version=4
+            graded_class.course / "autograded" / STUDENT_OF["solution"] / ASSIGNMENT / f"{name}.ipynb",
+            as_version=4,
         )
         printed = "".join(
             output.get("text", "")

@@ -4,7 +4,6 @@ sentence a student reads when something fails."""
 import json
 import re
 
-import keras
 import numpy as np
 import pytest
 
@@ -24,6 +23,8 @@ from autograder.reference import LAYERS, STRUCTURE
 from rnn_forecast.models import build_model, fit, set_seed
 from rnn_forecast.windows import to_scale_free
 
+import keras
+
 
 def fails_with(message, check, *args):
     """``check(*args)`` raises AssertionError with exactly ``message``, one sentence."""
@@ -31,7 +32,8 @@ def fails_with(message, check, *args):
         check(*args)
     text = str(caught.value)
     assert text == message
-    assert "\n" not in text and text.count(". ") == 0, f"not one sentence: {text!r}"
+    assert "\n" not in text, f"not one line: {text!r}"
+    assert ". " not in text, f"not one sentence: {text!r}"
 
 
 @pytest.fixture(scope="module")
@@ -76,13 +78,28 @@ def test_gru_gates_accept_any_case_order_and_spaces():
 
 
 def test_wrong_gates_say_what_was_found():
-    fails_with("expected the LSTM's 3 gates (any case and order), found forget and input", check_gates, {"forget", "input"}, "LSTM")
-    fails_with("expected the GRU's 2 gates (any case and order), found forget and reset", check_gates, {"reset", "forget"}, "GRU")
+    fails_with(
+        "expected the LSTM's 3 gates (any case and order), found forget and input",
+        check_gates,
+        {"forget", "input"},
+        "LSTM",
+    )
+    fails_with(
+        "expected the GRU's 2 gates (any case and order), found forget and reset",
+        check_gates,
+        {"reset", "forget"},
+        "GRU",
+    )
     fails_with("expected the GRU's 2 gates (any case and order), found no names", check_gates, set(), "GRU")
 
 
 def test_gates_must_be_a_collection_of_strings():
-    fails_with("expected a set of gate names such as {'name', 'name'}, found 'reset update'", check_gates, "reset update", "GRU")
+    fails_with(
+        "expected a set of gate names such as {'name', 'name'}, found 'reset update'",
+        check_gates,
+        "reset update",
+        "GRU",
+    )
     fails_with("expected every gate name to be a string, found 3", check_gates, {"reset", 3}, "GRU")
 
 
@@ -91,7 +108,11 @@ def test_gru_parameter_count_comes_from_keras():
     check_gru_parameters(3360)
     check_gru_parameters(np.int64(3360))
     fails_with("expected 3,360 parameters for GRU(32) on 1 feature, found 3,168", check_gru_parameters, 3168)
-    fails_with("expected a whole number of parameters for GRU(32) on 1 feature, found float 3360.0", check_gru_parameters, 3360.0)
+    fails_with(
+        "expected a whole number of parameters for GRU(32) on 1 feature, found float 3360.0",
+        check_gru_parameters,
+        3360.0,
+    )
 
 
 # ---------------------------------------------------------------- structure
@@ -128,7 +149,10 @@ def test_a_generic_rnn_around_a_gru_cell_is_not_a_gru():
 def test_layer_count_is_checked(gru8):
     fails_with(
         "expected 2 recurrent layers, LSTM then LSTM, found GRU with 8 units",
-        check_recurrent_layers, gru8, "LSTM", "LSTM",
+        check_recurrent_layers,
+        gru8,
+        "LSTM",
+        "LSTM",
     )
     dense_only = keras.Sequential([keras.Input((12, 1)), keras.layers.Flatten(), keras.layers.Dense(1)])
     fails_with("expected a GRU layer, found no recurrent layer", check_recurrent_layers, dense_only, "GRU")
@@ -138,30 +162,49 @@ def test_wrong_units(lstm32):
     fails_with("expected a recurrent layer with 8 units, found LSTM with 32 units", check_units, lstm32, 8)
     fails_with(
         "expected 2 recurrent layers with 32 and 16 units, found LSTM with 32 units",
-        check_units, lstm32, 32, 16,
+        check_units,
+        lstm32,
+        32,
+        16,
     )
 
 
 def test_return_sequences():
-    wrong = build_model(keras.layers.LSTM(32, return_sequences=True), keras.layers.LSTM(16, return_sequences=True), keras.layers.Flatten())
+    wrong = build_model(
+        keras.layers.LSTM(32, return_sequences=True),
+        keras.layers.LSTM(16, return_sequences=True),
+        keras.layers.Flatten(),
+    )
     fails_with(
         "expected return_sequences=True then return_sequences=False on the recurrent layers, "
         "found LSTM with 32 units with return_sequences=True then LSTM with 16 units with return_sequences=True",
-        check_return_sequences, wrong, True, False,
+        check_return_sequences,
+        wrong,
+        True,
+        False,
     )
 
 
 def test_shapes_and_parameters(lstm32):
     fails_with("expected 425 parameters in the model, found 4,897", check_shapes_and_parameters, lstm32, 425)
     wide = build_model(keras.layers.GRU(8), window=24)
-    fails_with("expected the input shape (None, 12, 1), found (None, 24, 1)", check_shapes_and_parameters, wide, 425)
+    fails_with(
+        "expected the input shape (None, 12, 1), found (None, 24, 1)", check_shapes_and_parameters, wide, 425
+    )
     two_outputs = keras.Sequential([keras.Input((12, 1)), keras.layers.GRU(8), keras.layers.Dense(2)])
-    fails_with("expected the output shape (None, 1), found (None, 2)", check_shapes_and_parameters, two_outputs, 425)
+    fails_with(
+        "expected the output shape (None, 1), found (None, 2)", check_shapes_and_parameters, two_outputs, 425
+    )
 
 
 def test_not_a_model():
     fails_with("expected `model` to be a Keras model, found NoneType None", check_units, None, 8)
-    fails_with("expected `model` to be a Keras model, found GRU <GRU name=gru_x, built=False>", check_units, keras.layers.GRU(8, name="gru_x"), 8)
+    fails_with(
+        "expected `model` to be a Keras model, found GRU <GRU name=gru_x, built=False>",
+        check_units,
+        keras.layers.GRU(8, name="gru_x"),
+        8,
+    )
 
 
 # ---------------------------------------------------------------- training and RMSE
@@ -170,7 +213,8 @@ def test_not_a_model():
 def test_an_untrained_model_fails_the_training_check(gru8):
     fails_with(
         "expected a trained model, found that its optimizer has taken 0 steps (was fit called?)",
-        check_trained, gru8,
+        check_trained,
+        gru8,
     )
 
 
@@ -181,7 +225,8 @@ def test_faking_optimizer_steps_does_not_fake_training():
     model.optimizer.iterations.assign(920)
     fails_with(
         "expected weights that training has moved, found every bias still at its initial value",
-        check_trained, model,
+        check_trained,
+        model,
     )
 
 
@@ -189,7 +234,8 @@ def test_an_uncompiled_model_fails_the_training_check():
     model = keras.Sequential([keras.Input((12, 1)), keras.layers.GRU(8), keras.layers.Dense(1)])
     fails_with(
         "expected a model compiled and trained with fit, found one with no optimizer",
-        check_trained, model,
+        check_trained,
+        model,
     )
 
 
@@ -218,7 +264,11 @@ def test_untrained_model_fails_the_rmse_bound_in_one_sentence(gru8):
 
 def test_a_model_that_cannot_read_the_windows_fails_in_one_sentence():
     model = keras.Sequential([keras.Input((12, 2)), keras.layers.GRU(8), keras.layers.Dense(1)])
-    with pytest.raises(AssertionError, match=r"^expected a model that predicts from windows of shape \(184, 12, 1\), found that calling it raised \w+$"):
+    with pytest.raises(
+        AssertionError,
+        match=r"^expected a model that predicts from windows of shape \(184, 12, 1\), "
+        r"found that calling it raised \w+$",
+    ):
         check_test_rmse(model, "gru8")
 
 

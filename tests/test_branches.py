@@ -1,11 +1,12 @@
 """fit_together: every member trains exactly as it would alone, only faster."""
 
-import keras
 import numpy as np
 import pytest
 
 from rnn_forecast.branches import epoch_orders, fit_together
 from rnn_forecast.models import build_model, set_seed
+
+import keras
 
 WINDOW, WINDOWS, EPOCHS = 7, 70, 3  # 70 windows: batches of 32, 32 and a short last one of 6
 
@@ -25,7 +26,7 @@ def trained_alone(model: keras.Model, initial, x, y, seed: int) -> keras.Model:
 
 
 def max_difference(first, second) -> float:
-    return max(float(np.abs(a - b).max()) for a, b in zip(first, second))
+    return max(float(np.abs(a - b).max()) for a, b in zip(first, second, strict=True))
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,7 @@ def test_each_member_ends_where_it_would_end_alone(data):
     initial = [model.get_weights() for model in models]
     seeds = [10 + index for index in range(len(models))]
     together = fit_together(models, x, y, seeds=seeds, epochs=EPOCHS)
-    for (kind, seed), model, start, order_seed in zip(kinds, models, initial, seeds):
+    for (kind, seed), model, start, order_seed in zip(kinds, models, initial, seeds, strict=True):
         alone = trained_alone(member(kind, seed), start, x, y, order_seed)
         assert max_difference(start, model.get_weights()) > 1e-3, f"{kind} {seed} did not train"
         assert max_difference(alone.get_weights(), model.get_weights()) < 1e-6, f"{kind} {seed}"
@@ -96,13 +97,19 @@ def test_epoch_orders_are_permutations_fixed_by_the_seed():
 
 
 @pytest.mark.parametrize(
-    "make, message",
+    ("make", "message"),
     [
-        (lambda: build_model(keras.layers.LSTM(4, return_sequences=True), keras.layers.LSTM(4), window=WINDOW),
-         "Input -> SimpleRNN | GRU | LSTM -> Dense"),
+        (
+            lambda: build_model(
+                keras.layers.LSTM(4, return_sequences=True), keras.layers.LSTM(4), window=WINDOW
+            ),
+            "Input -> SimpleRNN | GRU | LSTM -> Dense",
+        ),
         (lambda: build_model(keras.layers.GRU(4, dropout=0.2), window=WINDOW), "dropout=0.2"),
-        (lambda: keras.Sequential([keras.Input((WINDOW, 1)), keras.layers.GRU(4), keras.layers.Dense(2)]),
-         "Dense\\(1\\)"),
+        (
+            lambda: keras.Sequential([keras.Input((WINDOW, 1)), keras.layers.GRU(4), keras.layers.Dense(2)]),
+            "Dense\\(1\\)",
+        ),
     ],
     ids=["stacked", "dropout", "two outputs"],
 )
@@ -118,6 +125,6 @@ def test_mismatched_arguments_are_refused_with_a_clear_message(data):
         fit_together([member("GRU", 0), member("GRU", 1)], x, y, seeds=[0], epochs=1)
     with pytest.raises(ValueError, match="same number of training windows"):
         fit_together([member("GRU", 0), member("GRU", 1)], [x, x[:50]], [y, y[:50]], seeds=[0, 1], epochs=1)
+    short = build_model(keras.layers.GRU(5), window=WINDOW - 1)
     with pytest.raises(ValueError, match="sequences of one length"):
-        short = build_model(keras.layers.GRU(5), window=WINDOW - 1)
         fit_together([member("GRU", 0), short], [x, x[:, 1:]], y, seeds=[0, 1], epochs=1)

@@ -5,8 +5,9 @@ On a fresh course (nothing released, no gradebook) both views open without an er
 The student opens the lab on the start page and runs lesson 1; the instructor releases
 (``make release``); the student fetches the assignment from the *Assignments* tab, validates
 an untouched exercise and submits; the instructor collects (``make collect``) and finds the
-assignment and the submission in Formgrader. The tests run in this order, as one session. Screenshots go to ``build/screenshots/``;
-``make screenshots`` runs this file and copies them to ``docs/screenshots/``.
+assignment and the submission in Formgrader. The tests run in this order, as one session.
+Screenshots go to ``build/screenshots/``; ``make screenshots`` runs this file and copies them
+to ``docs/screenshots/``.
 
 Without Chromium (Debian package ``chromium``, at /usr/bin/chromium) the tests are skipped.
 """
@@ -24,11 +25,11 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
+from grading_support import ASSIGNMENT, NOTEBOOKS
+from lab_support import JupyterLabServer, copy_course, isolated_environment, make, repository_state
 
 from autograder import lab
 from autograder.steps import missing_answer
-from grading_support import ASSIGNMENT, NOTEBOOKS
-from lab_support import JupyterLabServer, copy_course, isolated_environment, make, repository_state
 from rnn_forecast.paths import REPOSITORY_ROOT
 
 pytestmark = pytest.mark.slow
@@ -36,8 +37,14 @@ pytestmark = pytest.mark.slow
 CHROMIUM = Path("/usr/bin/chromium")
 #: Chromium's flags for a quiet, reproducible headless run in a container (FACTS.md).
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 SCREENSHOTS = REPOSITORY_ROOT / "build" / "screenshots"
 LESSON_1 = "01_why_rnns_forget.ipynb"
@@ -87,8 +94,11 @@ def browser(tmp_path_factory):
 
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(CHROMIUM), headless=True,
-            args=CHROMIUM_FLAGS, viewport={"width": 1400, "height": 900},
+            str(tmp_path_factory.mktemp("chromium-profile")),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            viewport={"width": 1400, "height": 900},
         )
         try:
             yield context
@@ -179,7 +189,9 @@ def test_the_students_lab_opens_on_the_start_page_with_only_the_students_things(
         urllib.request.urlopen(f"{server.url}/formgrader?token={server.TOKEN}", timeout=10)
     assert refused.value.code == 404
     links = page.locator(".jp-RenderedMarkdown a").all_text_contents()
-    assert sum(link.startswith("Lesson ") for link in links) == len(list((REPOSITORY_ROOT / "lessons").glob("*.ipynb")))
+    assert sum(link.startswith("Lesson ") for link in links) == len(
+        list((REPOSITORY_ROOT / "lessons").glob("*.ipynb"))
+    )
     screenshot(page, "student-start")
     nothing_released = open_assignments(page).locator("#released_assignments_list_placeholder")
     nothing_released.wait_for()
@@ -263,7 +275,8 @@ def test_validate_names_each_step_not_done_in_one_plain_sentence(student):
     sentence = missing_answer("2_gru8", "model")
     assert " ".join(message.split()).count(sentence) == 4, message  # the four tests that read `model`
     assert "You did not provide a response." in message
-    assert "Traceback" not in message and "NameError" not in message
+    assert "Traceback" not in message
+    assert "NameError" not in message
     screenshot(page, "validate")
     dialog.get_by_role("button", name="Ok").click()
 

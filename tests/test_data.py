@@ -42,25 +42,54 @@ def test_missing_file_says_where_the_file_is_expected(tmp_path):
     with pytest.raises(DataFileError) as error:
         load_monthly_series(missing)
     message = str(error.value)
-    assert str(missing) in message and "does not exist" in message
+    assert str(missing) in message
+    assert "does not exist" in message
     assert str(DATA_PATH) in message
 
 
 # Each case: rows of the file, the line the error must name, words the message must contain.
 BROKEN_FILES = {
     "wrong columns": (None, 1, ["expected the columns `date,close`", "found `month,price`"]),
-    "unparseable date": (["1950-01-01,16.88", "1950-13-01,17.21"], 3, ["cannot read the date '1950-13-01'", "YYYY-MM-01"]),
+    "unparseable date": (
+        ["1950-01-01,16.88", "1950-13-01,17.21"],
+        3,
+        ["cannot read the date '1950-13-01'", "YYYY-MM-01"],
+    ),
     "not first of month": (["1950-01-01,16.88", "1950-02-15,17.21"], 3, ["not the first day of a month"]),
-    "duplicate month": (["1950-01-01,16.88", "1950-02-01,17.21", "1950-02-01,17.22"], 4, ["1950-02 appears twice (first on line 3)", "one row per month"]),
-    "repeated month later": (["1950-01-01,16.88", "1950-02-01,17.21", "1950-03-01,17.35", "1950-02-01,17.22"], 5, ["1950-02 appears twice"]),
-    "gap": (["1950-01-01,16.88", "1950-02-01,17.21", "1950-05-01,18.0"], 4, ["missing between 1950-02 and 1950-05", "Add the row for 1950-03"]),
-    "unsorted": (["1950-01-01,16.88", "1950-03-01,17.35", "1950-02-01,17.21"], 3, ["1950-03 comes before 1950-02 (line 4)", "Sort the rows"]),
-    "reversed": (["1950-02-01,17.21", "1950-01-01,16.88"], 3, ["1950-01 comes after 1950-02", "Sort the rows"]),
+    "duplicate month": (
+        ["1950-01-01,16.88", "1950-02-01,17.21", "1950-02-01,17.22"],
+        4,
+        ["1950-02 appears twice (first on line 3)", "one row per month"],
+    ),
+    "repeated month later": (
+        ["1950-01-01,16.88", "1950-02-01,17.21", "1950-03-01,17.35", "1950-02-01,17.22"],
+        5,
+        ["1950-02 appears twice"],
+    ),
+    "gap": (
+        ["1950-01-01,16.88", "1950-02-01,17.21", "1950-05-01,18.0"],
+        4,
+        ["missing between 1950-02 and 1950-05", "Add the row for 1950-03"],
+    ),
+    "unsorted": (
+        ["1950-01-01,16.88", "1950-03-01,17.35", "1950-02-01,17.21"],
+        3,
+        ["1950-03 comes before 1950-02 (line 4)", "Sort the rows"],
+    ),
+    "reversed": (
+        ["1950-02-01,17.21", "1950-01-01,16.88"],
+        3,
+        ["1950-01 comes after 1950-02", "Sort the rows"],
+    ),
     "NaN close": (["1950-01-01,16.88", "1950-02-01,NaN"], 3, ["'NaN' is not a finite positive number"]),
     "empty close": (["1950-01-01,16.88", "1950-02-01,"], 3, ["'' is not a finite positive number"]),
     "infinite close": (["1950-01-01,inf"], 2, ["'inf' is not a finite positive number"]),
     "zero close": (["1950-01-01,16.88", "1950-02-01,0"], 3, ["'0' is not a finite positive number"]),
-    "negative close": (["1950-01-01,16.88", "1950-02-01,-17.21"], 3, ["'-17.21' is not a finite positive number"]),
+    "negative close": (
+        ["1950-01-01,16.88", "1950-02-01,-17.21"],
+        3,
+        ["'-17.21' is not a finite positive number"],
+    ),
     "extra field": (["1950-01-01,16.88,x"], 2, ["expected 2 fields"]),
 }
 
@@ -68,10 +97,8 @@ BROKEN_FILES = {
 @pytest.mark.parametrize("case", BROKEN_FILES)
 def test_broken_file_is_refused_with_file_line_and_fix(tmp_path, case):
     rows, line, phrases = BROKEN_FILES[case]
-    if rows is None:
-        path = write_csv(tmp_path, GOOD_ROWS, header="month,price")
-    else:
-        path = write_csv(tmp_path, rows)
+    # rows None: the rows are good and the header is what is broken
+    path = write_csv(tmp_path, GOOD_ROWS, header="month,price") if rows is None else write_csv(tmp_path, rows)
     before = path.read_bytes()
     with pytest.raises(DataFileError) as error:
         load_monthly_series(path)

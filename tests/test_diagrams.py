@@ -26,8 +26,14 @@ EXPECTED = {
         "layers": {"gate:f", "gate:i", "gate:o", "layer:c"},
         "ops": {"op:forget", "op:add", "op:write", "op:tanh", "op:show"},
         "labels": {
-            "label:f_t": "$f_t$", "label:i_t": "$i_t$", "label:o_t": "$o_t$", "label:c_tilde": r"$\tilde c_t$",
-            "label:c_prev": "$c_{t-1}$", "label:c_t": "$c_t$", "label:h_prev": "$h_{t-1}$", "label:h_t": "$h_t$",
+            "label:f_t": "$f_t$",
+            "label:i_t": "$i_t$",
+            "label:o_t": "$o_t$",
+            "label:c_tilde": r"$\tilde c_t$",
+            "label:c_prev": "$c_{t-1}$",
+            "label:c_t": "$c_t$",
+            "label:h_prev": "$h_{t-1}$",
+            "label:h_t": "$h_t$",
             "label:x_t": "$x_t$",
         },
     },
@@ -35,8 +41,13 @@ EXPECTED = {
         "layers": {"gate:z", "gate:r", "layer:u", "layer:h"},
         "ops": {"op:keep", "op:add", "op:one_minus", "op:reset", "op:write"},
         "labels": {
-            "label:z_t": "$z_t$", "label:r_t": "$r_t$", "label:one_minus_z": "$1 - z_t$",
-            "label:h_tilde": r"$\tilde h_t$", "label:h_prev": "$h_{t-1}$", "label:h_t": "$h_t$", "label:x_t": "$x_t$",
+            "label:z_t": "$z_t$",
+            "label:r_t": "$r_t$",
+            "label:one_minus_z": "$1 - z_t$",
+            "label:h_tilde": r"$\tilde h_t$",
+            "label:h_prev": "$h_{t-1}$",
+            "label:h_t": "$h_t$",
+            "label:x_t": "$x_t$",
         },
     },
 }
@@ -65,7 +76,8 @@ def test_each_cell_is_drawn_with_its_gates_operations_and_symbols(cell):
         assert texts[gid].get_text() == symbol, gid
     assert texts["title"].get_text() == cell
     assert patches["frame"].get_edgecolor()[:3] == pytest.approx(
-        tuple(int(COLORS[cell][i:i + 2], 16) / 255 for i in (1, 3, 5)))
+        tuple(int(COLORS[cell][i : i + 2], 16) / 255 for i in (1, 3, 5))
+    )
 
 
 def test_gates_are_sigmoid_layers_and_candidates_tanh():
@@ -80,20 +92,25 @@ def test_gates_are_sigmoid_layers_and_candidates_tanh():
 @pytest.mark.parametrize("cell", list(EXPECTED))
 def test_no_text_overlaps_another_or_a_box_and_all_stay_inside(cell):
     figure = diagrams.draw_cell(cell)
-    ax, renderer, texts, patches = drawn(figure)
+    _ax, renderer, texts, patches = drawn(figure)
     extents = {gid: text.get_window_extent(renderer) for gid, text in texts.items()}
     for (first, a), (second, b) in itertools.combinations(extents.items(), 2):
         if first.startswith(second + ":") or second.startswith(first + ":"):
             continue  # a box's own activation and name, or an operation's own symbol
-        if first.split(":")[:2] == second.split(":")[:2] and first.startswith(("gate:", "layer:", "op:", "legend:")):
+        if first.split(":")[:2] == second.split(":")[:2] and first.startswith(
+            ("gate:", "layer:", "op:", "legend:")
+        ):
             continue  # two texts of the same box
         assert not a.overlaps(b), f"{cell}: '{first}' overlaps '{second}'"
     figure_box = figure.bbox
     for gid, extent in extents.items():
-        assert figure_box.x0 <= extent.x0 and extent.x1 <= figure_box.x1, f"{cell}: '{gid}' leaves the figure"
-        assert figure_box.y0 <= extent.y0 and extent.y1 <= figure_box.y1, f"{cell}: '{gid}' leaves the figure"
-    shapes = {gid: patch.get_window_extent(renderer) for gid, patch in patches.items()
-              if gid and gid.startswith(("gate:", "layer:", "op:"))}
+        assert figure_box.x0 <= extent.x0 <= extent.x1 <= figure_box.x1, f"{cell}: '{gid}' leaves the figure"
+        assert figure_box.y0 <= extent.y0 <= extent.y1 <= figure_box.y1, f"{cell}: '{gid}' leaves the figure"
+    shapes = {
+        gid: patch.get_window_extent(renderer)
+        for gid, patch in patches.items()
+        if gid and gid.startswith(("gate:", "layer:", "op:"))
+    }
     for gid, extent in extents.items():
         if gid.startswith(("label:", "note:", "title")):
             for shape, box in shapes.items():

@@ -14,27 +14,35 @@ import threading
 import time
 from dataclasses import replace
 
+import grading_support as support
 import nbformat
 import psutil
 import pytest
-from nbgrader.api import Gradebook, MissingEntry
-
-import grading_support as support
-from autograder.grade_job import (
-    CRASHED, GRADED, MEMORY, WORKER_LOST, Limits, course_environment, environment_problem,
-)
-from autograder.local_cluster import LocalDaskCluster
-from autograder.orchestrate import grade_class
-from autograder.sandbox import sandbox_problem
 from cluster_support import PostgresServer, autograde_processes, kernel_started, postgres_problem
+from nbgrader.api import Gradebook, MissingEntry
 from test_grade_class import ANSWER, LIMITS
 from test_grade_class import make_course as make_toy_course
 from test_grade_class import submit as submit_toy
 
+from autograder.grade_job import (
+    CRASHED,
+    GRADED,
+    MEMORY,
+    WORKER_LOST,
+    Limits,
+    course_environment,
+    environment_problem,
+)
+from autograder.local_cluster import LocalDaskCluster
+from autograder.orchestrate import grade_class
+from autograder.sandbox import sandbox_problem
+
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(sandbox_problem() is not None,
-                       reason=f"needs the sandbox (Debian package bubblewrap): {sandbox_problem()}"),
+    pytest.mark.skipif(
+        sandbox_problem() is not None,
+        reason=f"needs the sandbox (Debian package bubblewrap): {sandbox_problem()}",
+    ),
 ]
 
 needs_postgres = pytest.mark.skipif(postgres_problem() is not None, reason=str(postgres_problem()))
@@ -72,8 +80,11 @@ print(f"searched {len(sources)} sources; found: {found or 'nothing'}")
 
 def snooped(notebook) -> str:
     """What the snooping code printed in an autograded notebook."""
-    return "\n".join(output.get("text", "") for cell in nbformat.read(notebook, as_version=4).cells
-                     for output in cell.get("outputs", []))
+    return "\n".join(
+        output.get("text", "")
+        for cell in nbformat.read(notebook, as_version=4).cells
+        for output in cell.get("outputs", [])
+    )
 
 
 #: A toy submission whose grading lasts long enough to kill its worker in the middle.
@@ -100,7 +111,8 @@ def use_postgresql(course, url, assignment):
 
 @needs_postgres
 def test_the_class_graded_on_dask_into_postgresql_gets_the_grades_of_sequential_nbgrader(
-        graded_class, postgres, tmp_path, monkeypatch):
+    graded_class, postgres, tmp_path, monkeypatch
+):
     """The password stays out of nbgrader_config.py: PostgreSQL's client reads PGPASSWORD, here and
     on the workers (README, "Grading beyond one machine"); the student's kernel sees neither."""
     course = support.make_course(tmp_path, register=False)
@@ -115,13 +127,18 @@ def test_the_class_graded_on_dask_into_postgresql_gets_the_grades_of_sequential_
     submitted = support.tree_digest(course / "submitted")
 
     with LocalDaskCluster(workers=2, hidden=(course,)) as cluster:
-        jobs = grade_class(course, support.ASSIGNMENT, limits=Limits(cell_timeout=support.TEST_TIMEOUT),
-                           scheduler=cluster.address)
+        jobs = grade_class(
+            course,
+            support.ASSIGNMENT,
+            limits=Limits(cell_timeout=support.TEST_TIMEOUT),
+            scheduler=cluster.address,
+        )
         workers = set(cluster.worker_pids().values())
 
     by_student = {job.student: job for job in jobs}
     assert {s: (j.outcome, j.attempts) for s, j in by_student.items()} == {
-        s: (GRADED, 1) for s in (*ON_THE_CLUSTER, SNOOPER)}, [j.log[-2000:] for j in jobs if j.outcome != GRADED]
+        s: (GRADED, 1) for s in (*ON_THE_CLUSTER, SNOOPER)
+    }, [j.log[-2000:] for j in jobs if j.outcome != GRADED]
     assert {job.worker for job in jobs} == workers, "both workers grade"
     scores = support.read_scores(course, db_url=url)
     assert {s: scores[s] for s in ON_THE_CLUSTER} == {s: graded_class.scores[s] for s in ON_THE_CLUSTER}
@@ -132,9 +149,14 @@ def test_the_class_graded_on_dask_into_postgresql_gets_the_grades_of_sequential_
     export = support.run_nbgrader(course, "export", "--to", str(course / "grades.csv"))
     assert export.returncode == 0, export.stderr[-3000:]
     with (course / "grades.csv").open() as table:
-        exported = {row["student_id"]: (float(row["score"]), float(row["max_score"])) for row in csv.DictReader(table)}
+        exported = {
+            row["student_id"]: (float(row["score"]), float(row["max_score"])) for row in csv.DictReader(table)
+        }
     assert exported == {
-        student: (sum(score or 0 for score in scores[student].values()), sum(support.AUTOGRADED.values()) + 3.0)
+        student: (
+            sum(score or 0 for score in scores[student].values()),
+            sum(support.AUTOGRADED.values()) + 3.0,
+        )
         for student in (*ON_THE_CLUSTER, SNOOPER)
     }
 
@@ -143,7 +165,8 @@ def test_the_class_graded_on_dask_into_postgresql_gets_the_grades_of_sequential_
     assert (course / "feedback" / "ana" / support.ASSIGNMENT / "2_gru8.html").is_file()
 
     seen = snooped(course / "autograded" / SNOOPER / support.ASSIGNMENT / "1_gates.ipynb")
-    assert "searched" in seen and "found: nothing" in seen, seen[-2000:]
+    assert "searched" in seen, seen[-2000:]
+    assert "found: nothing" in seen, seen[-2000:]
     assert postgres.password not in seen
 
 
@@ -180,15 +203,21 @@ def gradebook_scores(url, student):
             submission = gradebook.find_submission("toy", student)
         except MissingEntry:
             return None
-        return {grade.name: grade.auto_score for notebook in submission.notebooks for grade in notebook.grades}
+        return {
+            grade.name: grade.auto_score for notebook in submission.notebooks for grade in notebook.grades
+        }
 
 
-@pytest.mark.parametrize("gradebook, allowed_failures", [
-    pytest.param("postgresql", None, id="postgresql-dask-reschedules", marks=needs_postgres),
-    pytest.param("sqlite", 0, id="sqlite-dask-gives-up-at-once"),
-])
+@pytest.mark.parametrize(
+    ("gradebook", "allowed_failures"),
+    [
+        pytest.param("postgresql", None, id="postgresql-dask-reschedules", marks=needs_postgres),
+        pytest.param("sqlite", 0, id="sqlite-dask-gives-up-at-once"),
+    ],
+)
 def test_a_student_whose_worker_dies_is_graded_once_more_elsewhere_and_only_once(
-        gradebook, allowed_failures, request, tmp_path):
+    gradebook, allowed_failures, request, tmp_path
+):
     """kim's worker dies once: graded on another. lou's dies twice: reported lost, not tried a third
     time. gus (crashes), dave (memory limit), alice and zed (who looks for the gradebook's password)
     are graded once, whatever dies around them.
@@ -219,7 +248,7 @@ def test_a_student_whose_worker_dies_is_graded_once_more_elsewhere_and_only_once
         logs = cluster.logs()
 
     kim, lou = killers
-    assert len(kim.killed) == 1 and len(lou.killed) == 2, logs
+    assert (len(kim.killed), len(lou.killed)) == (1, 2), logs
     by_student = {job.student: job for job in jobs}
     assert {s: (j.outcome, j.attempts) for s, j in by_student.items()} == {
         "alice": (GRADED, 1),
@@ -232,9 +261,15 @@ def test_a_student_whose_worker_dies_is_graded_once_more_elsewhere_and_only_once
     assert by_student["kim"].worker != kim.killed[0][0], "graded again on another worker"
     assert by_student["kim"].score == by_student["alice"].score == 3.0
     # The autograde of a dead worker dies with it: nothing writes for kim or lou after their job moved on.
-    _, alive = psutil.wait_procs([autograde for killer in killers for _, autograde in killer.killed], timeout=10)
+    _, alive = psutil.wait_procs(
+        [autograde for killer in killers for _, autograde in killer.killed], timeout=10
+    )
     assert alive == []
-    assert gradebook_scores(url, "kim") == gradebook_scores(url, "alice") == {"test_double": 2.0, "test_zero": 1.0}
+    assert (
+        gradebook_scores(url, "kim")
+        == gradebook_scores(url, "alice")
+        == {"test_double": 2.0, "test_zero": 1.0}
+    )
     with Gradebook(url) as book:
         assert [s.student.id for s in book.assignment_submissions("toy")].count("kim") == 1
     assert (course / "autograded" / "kim" / "toy" / "toy.ipynb").is_file()
@@ -256,6 +291,8 @@ def test_a_student_whose_worker_dies_is_graded_once_more_elsewhere_and_only_once
 def test_a_worker_whose_course_environment_differs_refuses_to_grade():
     instructor = {**course_environment(), "autograder/checks.py": "0" * 16, "keras": "2.15.0"}
     problem = environment_problem(instructor)
-    assert "autograder/checks.py" in problem and "keras" in problem and "2.15.0" in problem
+    assert "autograder/checks.py" in problem
+    assert "keras" in problem
+    assert "2.15.0" in problem
     assert "Install the course's environment" in problem
     assert environment_problem(course_environment()) is None

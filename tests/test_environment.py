@@ -59,7 +59,9 @@ def test_constraints_agree_with_the_direct_pins():
             locked[name.lower().replace("_", "-")] = version
     for name, version in pip_pins().items():
         if name != "tensorflow":
-            assert locked[name] == version, f"constraints.txt has {name} {locked[name]}, requirements.txt {version}"
+            assert locked[name] == version, (
+                f"constraints.txt has {name} {locked[name]}, requirements.txt {version}"
+            )
     assert locked["tensorflow-cpu"] == pip_pins()["tensorflow"]
 
 

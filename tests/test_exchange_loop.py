@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
 
+import grading_support as support
 import nbformat
 import pytest
-
-import grading_support as support
-from autograder import lab
 from grading_support import ASSIGNMENT, NOTEBOOKS
 from lab_support import NBGRADER, copy_course, isolated_environment, make, repository_state, run
+
+from autograder import lab
 from rnn_forecast.paths import REPOSITORY_ROOT
 
 pytestmark = pytest.mark.slow
@@ -61,19 +61,32 @@ def loop(tmp_path_factory):
         workspaces[student] = lab.student_lab(root / student / "workspace", settings)[0].cwd
         students[student] = isolated_environment(root / student, exchange)
         students[student]["JUPYTER_CONFIG_DIR"] = str(workspaces[student] / lab.JUPYTER_CONFIG)
-        run([NBGRADER, "fetch_assignment", ASSIGNMENT], workspaces[student], students[student], f"{student}: fetch")
+        run(
+            [NBGRADER, "fetch_assignment", ASSIGNMENT],
+            workspaces[student],
+            students[student],
+            f"{student}: fetch",
+        )
     answered = support.submission_notebooks("solution", course)["1_gates"]
     nbformat.write(answered, workspaces["ana"] / lab.EXERCISES / ASSIGNMENT / "1_gates.ipynb")
     for student in STUDENTS:
         folder = workspaces[student] / lab.EXERCISES / ASSIGNMENT
         submitted[student] = {name: (folder / f"{name}.ipynb").read_bytes() for name in NOTEBOOKS}
-        run([NBGRADER, "submit", ASSIGNMENT, f"--student={student}"], workspaces[student], students[student],
-            f"{student}: submit")
+        run(
+            [NBGRADER, "submit", ASSIGNMENT, f"--student={student}"],
+            workspaces[student],
+            students[student],
+            f"{student}: submit",
+        )
     for target in ("collect", "autograde", "feedback", "release-feedback"):
         make(course, target, instructor)
     for student in STUDENTS:
-        run([NBGRADER, "fetch_feedback", ASSIGNMENT, f"--student={student}"], workspaces[student], students[student],
-            f"{student}: fetch feedback")
+        run(
+            [NBGRADER, "fetch_feedback", ASSIGNMENT, f"--student={student}"],
+            workspaces[student],
+            students[student],
+            f"{student}: fetch feedback",
+        )
     return Loop(course, exchange, workspaces, submitted, before, repository_state())
 
 

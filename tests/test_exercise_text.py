@@ -12,8 +12,8 @@ import re
 
 import nbformat
 import pytest
-
 from grading_support import ASSIGNMENT
+
 from rnn_forecast.paths import REPOSITORY_ROOT
 
 CALIBRATION = json.loads((REPOSITORY_ROOT / "autograder" / "calibration.json").read_text())
@@ -58,7 +58,9 @@ def test_the_figures_a_student_is_told_to_expect_are_the_calibrations(folder, ex
     stated = set(re.findall(r"\d+\.\d", expectation + " " + bound)) - {"1.2"}  # 1.25, the rule's factor
     figures = {f"{entry[key]:.1f}" for key in ("min", "max", "median")}
     figures |= {f"{CALIBRATION['naive_rmse']:.1f}", f"{entry['rmse_by_seed'][0]:.1f}"}
-    assert stated <= figures, f"{folder}/{notebook} states figures not in calibration.json: {stated - figures}"
+    assert stated <= figures, (
+        f"{folder}/{notebook} states figures not in calibration.json: {stated - figures}"
+    )
 
 
 @pytest.mark.parametrize("exercise", sorted(STATED_IN))
@@ -70,9 +72,9 @@ def test_the_bound_follows_the_rule_the_notebook_states(exercise):
 
 
 def test_the_parameter_counts_the_text_quotes_are_keras_counts():
-    import keras
-
     from rnn_forecast.models import build_model
+
+    import keras
 
     layer = keras.layers.GRU(32)
     layer.build((None, 12, 1))
@@ -80,7 +82,9 @@ def test_the_parameter_counts_the_text_quotes_are_keras_counts():
         "3,360": layer.count_params(),
         "425": build_model(keras.layers.GRU(8)).count_params(),
         "3,905": build_model(keras.layers.GRU(32)).count_params(),
-        "7,777": build_model(keras.layers.LSTM(32, return_sequences=True), keras.layers.LSTM(16)).count_params(),
+        "7,777": build_model(
+            keras.layers.LSTM(32, return_sequences=True), keras.layers.LSTM(16)
+        ).count_params(),
         "4,897": build_model(keras.layers.LSTM(32)).count_params(),
     }
     for stated, counted in counts.items():

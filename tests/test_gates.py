@@ -1,10 +1,11 @@
 """The NumPy gates of a trained layer are the ones Keras computes with."""
 
-import keras
 import numpy as np
 import pytest
 
 from rnn_forecast.gates import gru_gates, lstm_gates
+
+import keras
 
 
 def layer_with_random_weights(kind, units, features, steps, seed):
@@ -20,11 +21,11 @@ def layer_with_random_weights(kind, units, features, steps, seed):
     return layer, twin
 
 
-@pytest.mark.parametrize("units, features, steps", [(1, 1, 4), (6, 2, 9)])
+@pytest.mark.parametrize(("units", "features", "steps"), [(1, 1, 4), (6, 2, 9)])
 def test_lstm_hidden_and_cell_states_match_keras(units, features, steps):
     layer, twin = layer_with_random_weights(keras.layers.LSTM, units, features, steps, units)
     x = np.random.default_rng(1).normal(size=(5, steps, features)).astype("float32")
-    sequence, last_hidden, last_cell = (t.numpy() for t in twin(x))
+    sequence, _last_hidden, last_cell = (t.numpy() for t in twin(x))
     gates = lstm_gates(layer, x)
     assert np.abs(gates["hidden"] - sequence).max() < 1e-5
     assert np.abs(gates["cell"][:, -1] - last_cell).max() < 1e-5
@@ -34,7 +35,7 @@ def test_lstm_hidden_and_cell_states_match_keras(units, features, steps):
         assert ((gates[name] > 0) & (gates[name] < 1)).all()
 
 
-@pytest.mark.parametrize("units, features, steps", [(1, 1, 4), (6, 2, 9)])
+@pytest.mark.parametrize(("units", "features", "steps"), [(1, 1, 4), (6, 2, 9)])
 def test_gru_hidden_states_match_keras(units, features, steps):
     layer, twin = layer_with_random_weights(keras.layers.GRU, units, features, steps, units)
     x = np.random.default_rng(1).normal(size=(5, steps, features)).astype("float32")
@@ -55,7 +56,7 @@ def test_the_update_gate_keeps_the_state_where_it_is_near_one():
 
 
 def test_other_layers_and_settings_are_refused():
-    with pytest.raises(ValueError, match="expected a keras.layers.LSTM layer, got GRU"):
+    with pytest.raises(ValueError, match=r"expected a keras\.layers\.LSTM layer, got GRU"):
         lstm_gates(keras.layers.GRU(2), np.zeros((1, 3, 1)))
     with pytest.raises(ValueError, match="reset_after=False"):
         gru_gates(keras.layers.GRU(2, reset_after=False), np.zeros((1, 3, 1)))

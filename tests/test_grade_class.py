@@ -10,16 +10,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import grading_support
 import nbformat
 import pytest
+from grading_support import run_nbgrader, tree_digest
 from nbgrader.api import Gradebook
 
 from autograder.grade_class import main
 from autograder.grade_job import CRASHED, GRADED, MEMORY, TIMED_OUT, Limits
 from autograder.orchestrate import grade_class
 from rnn_forecast.paths import REPOSITORY_ROOT
-import grading_support
-from grading_support import run_nbgrader, tree_digest
 
 # Real nbgrader grading, with submissions that run into the time limit.
 pytestmark = pytest.mark.slow
@@ -43,8 +43,14 @@ LIMITS = Limits(timeout=25, memory_mib=1024, interrupt_grace=5)
 
 def nbgrader_cell(source, markdown=False, **flags):
     cell = nbformat.v4.new_markdown_cell(source) if markdown else nbformat.v4.new_code_cell(source)
-    cell.metadata["nbgrader"] = {"schema_version": 3, "locked": False, "solution": False,
-                                 "grade": False, "task": False, **flags}
+    cell.metadata["nbgrader"] = {
+        "schema_version": 3,
+        "locked": False,
+        "solution": False,
+        "grade": False,
+        "task": False,
+        **flags,
+    }
     return cell
 
 
@@ -52,17 +58,31 @@ def toy_notebook():
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [
         nbgrader_cell("Write `double(x)`.", markdown=True, locked=True, grade_id="intro"),
-        nbgrader_cell("def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION",
-                      solution=True, grade_id="answer"),
-        nbgrader_cell("assert double(2) == 4, 'expected double(2) == 4'\n"
-                      "### BEGIN HIDDEN TESTS\n"
-                      f"assert double(5) == 10, {HIDDEN_MESSAGE!r}\n"
-                      "### END HIDDEN TESTS",
-                      grade=True, locked=True, points=2, grade_id="test_double"),
-        nbgrader_cell("assert double(0) == 0, 'expected double(0) == 0'",
-                      grade=True, locked=True, points=1, grade_id="test_zero"),
-        nbgrader_cell("### BEGIN SOLUTION\nresult = double(21)\n### END SOLUTION",
-                      solution=True, grade_id="use_it"),
+        nbgrader_cell(
+            "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION",
+            solution=True,
+            grade_id="answer",
+        ),
+        nbgrader_cell(
+            "assert double(2) == 4, 'expected double(2) == 4'\n"
+            "### BEGIN HIDDEN TESTS\n"
+            f"assert double(5) == 10, {HIDDEN_MESSAGE!r}\n"
+            "### END HIDDEN TESTS",
+            grade=True,
+            locked=True,
+            points=2,
+            grade_id="test_double",
+        ),
+        nbgrader_cell(
+            "assert double(0) == 0, 'expected double(0) == 0'",
+            grade=True,
+            locked=True,
+            points=1,
+            grade_id="test_zero",
+        ),
+        nbgrader_cell(
+            "### BEGIN SOLUTION\nresult = double(21)\n### END SOLUTION", solution=True, grade_id="use_it"
+        ),
     ]
     return notebook
 
@@ -73,9 +93,7 @@ def make_course(root: Path, students) -> Path:
     shutil.copy(REPOSITORY_ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
     with (course / "nbgrader_config.py").open("a") as config:
         # Plain asserts have no verifier to decide them: sandboxed kernels, in-kernel scores.
-        config.write(
-            "\nc.Autograde.autograde_preprocessors[0] = 'autograder.trusted.SandboxedExecute'\n"
-        )
+        config.write("\nc.Autograde.autograde_preprocessors[0] = 'autograder.trusted.SandboxedExecute'\n")
     source = course / "solutions" / ASSIGNMENT
     source.mkdir(parents=True)
     nbformat.write(toy_notebook(), source / "toy.ipynb")
@@ -158,7 +176,8 @@ def test_a_crash_is_no_memory_limit_however_much_memory_the_grader_holds(tmp_pat
 def test_parallel_grades_equal_sequential_nbgrader_autograde(graded, sequential):
     parallel = scores(graded[0])
     plain = scores(sequential)
-    assert plain and {key: parallel[key] for key in plain} == plain
+    assert plain
+    assert {key: parallel[key] for key in plain} == plain
 
 
 def test_submissions_are_byte_for_byte_unchanged(graded):
@@ -183,7 +202,8 @@ def test_feedback_shows_pass_or_fail_and_message_but_no_hidden_test(graded):
     failed = (course / "feedback" / "frank" / ASSIGNMENT / "toy.html").read_text()
     passed = (course / "feedback" / "alice" / ASSIGNMENT / "toy.html").read_text()
     for page in (failed, passed):
-        assert "double(5)" not in page and "HIDDEN TESTS" not in page
+        assert "double(5)" not in page
+        assert "HIDDEN TESTS" not in page
     assert f"Checks failed: {HIDDEN_MESSAGE}" in failed
     assert failed.count(HIDDEN_MESSAGE) == 1, "the hidden test's traceback must not be shown"
     assert "Checks passed." in passed
@@ -204,7 +224,9 @@ def test_regrading_one_student_replaces_only_that_student(tmp_path):
 
     assert [(job.student, job.outcome, job.score) for job in jobs] == [("bob", GRADED, 3.0)]
     second = scores(course)
-    assert {k: v for k, v in second.items() if k[0] == "alice"} == {k: v for k, v in first.items() if k[0] == "alice"}
+    assert {k: v for k, v in second.items() if k[0] == "alice"} == {
+        k: v for k, v in first.items() if k[0] == "alice"
+    }
     assert alice_file.stat().st_mtime_ns == alice_written
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         assert len(gradebook.assignment_submissions(ASSIGNMENT)) == 2
@@ -238,7 +260,9 @@ def test_command_line_prints_a_summary_and_fails_on_an_unknown_student(tmp_path,
     code = main([ASSIGNMENT, "--course-dir", str(course), "--workers", "1"])
     out = capsys.readouterr()
     assert code == 0
-    assert "alice" in out.out and "3/3" in out.out and GRADED in out.out
+    assert "alice" in out.out
+    assert "3/3" in out.out
+    assert GRADED in out.out
     assert "1/1 done, 0 failed" in out.err
     with pytest.raises(SystemExit, match="no submission of toy for zoe"):
         main([ASSIGNMENT, "--course-dir", str(course), "--student", "zoe"])
@@ -255,8 +279,12 @@ def test_parallel_grades_of_the_course_class_equal_nbgrader_autograde(graded_cla
     grading_support.make_class(course)
     before = tree_digest(course / "submitted")
 
-    jobs = grade_class(course, grading_support.ASSIGNMENT, workers=2,
-                       limits=Limits(cell_timeout=grading_support.TEST_TIMEOUT))
+    jobs = grade_class(
+        course,
+        grading_support.ASSIGNMENT,
+        workers=2,
+        limits=Limits(cell_timeout=grading_support.TEST_TIMEOUT),
+    )
 
     assert {job.student for job in jobs} == set(grading_support.CLASS)
     assert grading_support.read_scores(course) == graded_class.scores
@@ -280,11 +308,13 @@ def test_grading_stops_and_says_what_to_install_when_the_sandbox_is_missing(tmp_
         [sys.executable, "-m", "autograder.grade_class", ASSIGNMENT],
         [str(Path(sys.executable).parent / "nbgrader"), "autograde", ASSIGNMENT],
     ):
-        result = subprocess.run(command, cwd=course, env=without_bwrap(), capture_output=True,
-                                                text=True, check=False)
+        result = subprocess.run(
+            command, cwd=course, env=without_bwrap(), capture_output=True, text=True, check=False
+        )
         assert result.returncode != 0
         message = result.stdout + result.stderr
-        assert "apt-get install bubblewrap" in message and "unsafe" in message, message[-2000:]
+        assert "apt-get install bubblewrap" in message, message[-2000:]
+        assert "unsafe" in message, message[-2000:]
     assert tree_digest(course / "submitted") == before
     assert all(score is None for score in scores(course).values()), "nothing may be scored"
 
@@ -293,7 +323,11 @@ def test_the_unsafe_opt_out_grades_and_warns_on_every_run(tmp_path):
     course = make_course(tmp_path / "course", ["alice"])
     result = subprocess.run(
         [sys.executable, "-m", "autograder.grade_class", ASSIGNMENT, "--unsafe-no-sandbox"],
-        cwd=course, env=without_bwrap(), capture_output=True, text=True, check=False,
+        cwd=course,
+        env=without_bwrap(),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "WITHOUT THE SANDBOX" in result.stderr

@@ -16,9 +16,9 @@ from rnn_forecast.gradients import CellWeights
 
 
 def keras_model(cell, units, features, steps, seed):
-    import keras
-
     from rnn_forecast.models import set_seed
+
+    import keras
 
     set_seed(seed)
     layer = getattr(keras.layers, cell)(units)
@@ -29,7 +29,9 @@ def randomise(model, seed):
     """Random weights everywhere, biases included, so a block mix-up cannot hide."""
     rng = np.random.default_rng(seed)
     for layer in model.layers:
-        layer.set_weights([rng.normal(scale=0.6, size=w.shape).astype("float32") for w in layer.get_weights()])
+        layer.set_weights(
+            [rng.normal(scale=0.6, size=w.shape).astype("float32") for w in layer.get_weights()]
+        )
 
 
 def keras_input_gradients(model, x):
@@ -43,7 +45,7 @@ def keras_input_gradients(model, x):
 
 
 @pytest.mark.parametrize("cell", gradients.CELLS)
-@pytest.mark.parametrize("units, features, steps", [(1, 1, 4), (6, 3, 9)])
+@pytest.mark.parametrize(("units", "features", "steps"), [(1, 1, 4), (6, 3, 9)])
 def test_numpy_gradients_equal_keras_with_random_weights(cell, units, features, steps):
     model = keras_model(cell, units, features, steps, seed=units)
     randomise(model, seed=units + features)
@@ -65,7 +67,7 @@ def test_profiles_of_the_lesson_setting_equal_keras_over_100_steps(cell):
     assert np.max(np.abs(ours / theirs - 1)) < 1e-4
 
 
-@pytest.mark.parametrize("cell, block", [("LSTM", 1), ("GRU", 0)])
+@pytest.mark.parametrize(("cell", "block"), [("LSTM", 1), ("GRU", 0)])
 def test_keep_gate_bias_lands_in_the_forget_or_update_block(cell, block):
     """Setting the bias in NumPy equals setting that block's bias in the Keras layer."""
     model = keras_model(cell, 4, 1, 6, seed=1)
@@ -74,7 +76,7 @@ def test_keep_gate_bias_lands_in_the_forget_or_update_block(cell, block):
     kernel, recurrent_kernel, bias = model.layers[0].get_weights()
     bias = bias.copy()
     if cell == "LSTM":
-        bias[block * 4:(block + 1) * 4] = 2.5
+        bias[block * 4 : (block + 1) * 4] = 2.5
     else:
         bias[0, :4], bias[1, :4] = 2.5, 0.0
     model.layers[0].set_weights([kernel, recurrent_kernel, bias])
@@ -89,7 +91,9 @@ def test_recurrent_scale_one_is_the_same_cell_and_two_is_orthogonal_gain_two():
     model = keras_model("SimpleRNN", 8, 1, 5, seed=3)
     weights = CellWeights.from_keras(model)
     scaled = gradients.with_recurrent_scale(weights, 2.0).recurrent_kernel
-    assert np.array_equal(gradients.with_recurrent_scale(weights, 1.0).recurrent_kernel, weights.recurrent_kernel)
+    assert np.array_equal(
+        gradients.with_recurrent_scale(weights, 1.0).recurrent_kernel, weights.recurrent_kernel
+    )
     assert np.allclose(np.linalg.svd(scaled, compute_uv=False), 2.0, atol=1e-5)
     assert isinstance(model.layers[0].recurrent_initializer, keras.initializers.Orthogonal)
 
@@ -104,8 +108,10 @@ def test_additive_path_is_everything_when_the_recurrent_matrix_is_zero(cell):
     additive = gradients.gradient_profile(weights, x, additive_path_only=True)
     assert not np.allclose(full, additive, rtol=1e-3)
     without_recurrence = gradients.with_recurrent_scale(weights, 0.0)
-    assert np.allclose(gradients.gradient_profile(without_recurrence, x),
-                       gradients.gradient_profile(without_recurrence, x, additive_path_only=True))
+    assert np.allclose(
+        gradients.gradient_profile(without_recurrence, x),
+        gradients.gradient_profile(without_recurrence, x, additive_path_only=True),
+    )
 
 
 def test_the_additive_path_shrinks_by_the_gate_value_per_step():
@@ -132,8 +138,11 @@ def test_bad_weights_and_inputs_get_clear_errors():
     with pytest.raises(ValueError, match="has no gate"):
         gradients.with_keep_gate_bias(CellWeights.from_keras(keras_model("SimpleRNN", 3, 1, 4, seed=0)), 1.0)
     with pytest.raises(ValueError, match="no additive path"):
-        gradients.gradient_profile(CellWeights.from_keras(keras_model("SimpleRNN", 3, 1, 4, seed=0)),
-                                   np.zeros((1, 4, 1)), additive_path_only=True)
+        gradients.gradient_profile(
+            CellWeights.from_keras(keras_model("SimpleRNN", 3, 1, 4, seed=0)),
+            np.zeros((1, 4, 1)),
+            additive_path_only=True,
+        )
 
 
 # ---------------------------------------------------------------- the interactive explorer
@@ -149,12 +158,16 @@ def test_moving_a_slider_redraws_that_cells_profile(explorer):
     sliders = explorer.sliders()
     assert set(sliders) == set(gradients.CELLS)
     sliders["SimpleRNN"].value = 2.0
-    expected = gradients.gradient_profile(gradients.with_recurrent_scale(explorer.weights["SimpleRNN"], 2.0), explorer.x)
+    expected = gradients.gradient_profile(
+        gradients.with_recurrent_scale(explorer.weights["SimpleRNN"], 2.0), explorer.x
+    )
     assert np.allclose(explorer.lines["SimpleRNN"].get_ydata(), expected)
     assert "2.00" in explorer.lines["SimpleRNN"].get_label()
 
     sliders["LSTM"].value = 3.0
-    lstm = gradients.gradient_profile(gradients.with_keep_gate_bias(explorer.weights["LSTM"], 3.0), explorer.x)
+    lstm = gradients.gradient_profile(
+        gradients.with_keep_gate_bias(explorer.weights["LSTM"], 3.0), explorer.x
+    )
     assert np.allclose(explorer.lines["LSTM"].get_ydata(), lstm)
     reference = explorer.references["LSTM"].get_ydata()
     assert np.allclose(reference, gradients.reference_line(lstm, float(gradients.sigmoid(3.0))))
@@ -166,7 +179,10 @@ def test_controls_redraw_and_say_what_to_do_without_a_kernel(explorer):
     redraws = []
     box = explorer.controls(on_change=lambda: redraws.append(explorer.values["GRU"]))
     assert [slider.description for slider in box.children] == [
-        "SimpleRNN: scale of U", "GRU: bias of z", "LSTM: bias of f"]
+        "SimpleRNN: scale of U",
+        "GRU: bias of z",
+        "LSTM: bias of f",
+    ]
     box.children[1].value = 2.5
     assert redraws == [2.5]
     assert "run the notebook" in box._repr_mimebundle_()["text/plain"]

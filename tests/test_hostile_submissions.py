@@ -24,15 +24,15 @@ import threading
 import uuid
 from pathlib import Path
 
+import grading_support as support
 import nbformat
 import psutil
 import pytest
+from grading_support import ASSIGNMENT, NOTEBOOKS
+from hostile_submissions import FORGING, HOSTILE_KINDS, attack_cells
 from nbgrader.api import Gradebook
 
 import autograder
-import grading_support as support
-from grading_support import ASSIGNMENT, NOTEBOOKS
-from hostile_submissions import FORGING, HOSTILE_KINDS, attack_cells
 
 pytestmark = pytest.mark.slow
 
@@ -98,8 +98,10 @@ def course_files_digest(course: Path) -> dict[str, str]:
     """Every file of the course but what grading writes (autograded/, the gradebook, logs)."""
     digest = support.tree_digest(course)
     return {
-        path: sha for path, sha in digest.items()
-        if not path.startswith(("autograded/", ".grade_class/")) and path not in ("gradebook.db", ".nbgrader.log")
+        path: sha
+        for path, sha in digest.items()
+        if not path.startswith(("autograded/", ".grade_class/"))
+        and path not in ("gradebook.db", ".nbgrader.log")
     }
 
 
@@ -135,9 +137,21 @@ class Graded:
             self.result = support.autograde(self.course).result
         else:
             self.result = subprocess.run(
-                [sys.executable, "-m", "autograder.grade_class", ASSIGNMENT, "--workers", "2",
-                 "--cell-timeout", str(support.TEST_TIMEOUT)],
-                cwd=self.course, env=support.nbgrader_environment(), capture_output=True, text=True, check=False,
+                [
+                    sys.executable,
+                    "-m",
+                    "autograder.grade_class",
+                    ASSIGNMENT,
+                    "--workers",
+                    "2",
+                    "--cell-timeout",
+                    str(support.TEST_TIMEOUT),
+                ],
+                cwd=self.course,
+                env=support.nbgrader_environment(),
+                capture_output=True,
+                text=True,
+                check=False,
             )
         self.listener.close()
         self.scores = support.read_scores(self.course)
@@ -168,14 +182,17 @@ def test_flags_name_what_was_tried(graded):
         return "\n".join(
             flag
             for name in attacked_notebooks(student)
-            for flag in nbformat.read(graded.course / "autograded" / student / ASSIGNMENT / f"{name}.ipynb",
-                                      as_version=4).metadata["autograder"]["flags"]
+            for flag in nbformat.read(
+                graded.course / "autograded" / student / ASSIGNMENT / f"{name}.ipynb", as_version=4
+            ).metadata["autograder"]["flags"]
         )
 
     assert "solutions/gated_rnn/2_gru8.ipynb" in flags("h_read_secrets")
-    assert "list" in flags("h_read_secrets") and "submitted" in flags("h_read_secrets")
+    assert "list" in flags("h_read_secrets")
+    assert "submitted" in flags("h_read_secrets")
     assert "open database" in flags("h_write_gradebook")
-    assert "write" in flags("h_write_course") and "nbgrader_config.py" in flags("h_write_course")
+    assert "write" in flags("h_write_course")
+    assert "nbgrader_config.py" in flags("h_write_course")
     assert "network" in flags("h_network")
     assert "still running" in flags("h_background_process")
     assert "in the student's kernel" in flags("h_forge_checks")
@@ -185,20 +202,21 @@ def test_course_files_and_the_graders_checks_are_byte_identical(graded):
     assert course_files_digest(graded.course) == graded.course_before
     assert support.tree_digest(Path(autograder.__file__).parent) == graded.checks_before
     printed = outputs_text(graded.course, "h_write_course")
-    assert "wrote" not in printed.replace("could not write", "") and "could open" not in printed
+    assert "wrote" not in printed.replace("could not write", "")
+    assert "could open" not in printed
 
 
 def test_reads_outside_the_sandbox_fail(graded):
     printed = outputs_text(graded.course, "h_read_secrets")
     assert printed.count("could not read") == 3, printed
-    assert "BEGIN SOLUTION" not in printed and "check_test_rmse" not in printed
+    assert "BEGIN SOLUTION" not in printed
+    assert "check_test_rmse" not in printed
 
 
 def test_the_gradebook_attack_failed(graded):
     printed = outputs_text(graded.course, "h_write_gradebook")
-    assert "could not rewrite the gradebook" in printed and "rewrote the gradebook" not in printed.replace(
-        "could not rewrite the gradebook", ""
-    )
+    assert "could not rewrite the gradebook" in printed
+    assert "rewrote the gradebook" not in printed.replace("could not rewrite the gradebook", "")
 
 
 def test_no_connection_reached_the_graders_loopback(graded):
@@ -218,7 +236,8 @@ def test_no_process_outlives_its_notebook():
 def test_submissions_are_unchanged(graded):
     before = {p: d for p, d in graded.course_before.items() if p.startswith("submitted/")}
     after = {p: d for p, d in course_files_digest(graded.course).items() if p.startswith("submitted/")}
-    assert before == after and before
+    assert before == after
+    assert before
 
 
 def test_make_grade_lists_the_flags(graded):

@@ -38,11 +38,19 @@ def hostile_home(tmp_path):
 
 
 def run_grading_test(home, *options):
-    environment = {**os.environ, "HOME": str(home), "JUPYTER_CONFIG_DIR": str(home / ".jupyter"),
-                   "IPYTHONDIR": str(home / ".ipython")}
+    environment = {
+        **os.environ,
+        "HOME": str(home),
+        "JUPYTER_CONFIG_DIR": str(home / ".jupyter"),
+        "IPYTHONDIR": str(home / ".ipython"),
+    }
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", *options, GRADING_TEST],
-        cwd=REPOSITORY_ROOT, env=environment, capture_output=True, text=True, timeout=900,
+        cwd=REPOSITORY_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
 
 

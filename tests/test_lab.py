@@ -29,7 +29,9 @@ def course(tmp_path, monkeypatch):
     return lab.read_course(directory)
 
 
-def test_the_course_settings_come_from_nbgrader_config_and_the_exchange_from_the_environment(course, tmp_path, monkeypatch):
+def test_the_course_settings_come_from_nbgrader_config_and_the_exchange_from_the_environment(
+    course, tmp_path, monkeypatch
+):
     assert course.course_id == "gated-rnn"
     assert course.exchange == tmp_path / "shared-exchange"
     assert course.cell_timeout == 120
@@ -41,7 +43,9 @@ def test_a_working_folder_holds_copies_of_the_lessons_a_start_page_and_the_exerc
     workspace = tmp_path / "work"
     assert lab.prepare_workspace(workspace, course) == []
     for name in ("01_lesson.ipynb", "02_lesson.ipynb"):
-        assert (workspace / "lessons" / name).read_bytes() == (course.directory / "lessons" / name).read_bytes()
+        assert (workspace / "lessons" / name).read_bytes() == (
+            course.directory / "lessons" / name
+        ).read_bytes()
     assert (workspace / "data" / "README.md").read_text() == "the data\n"
     assert (workspace / lab.EXERCISES).is_dir()
     start = (workspace / lab.START_PAGE).read_text()
@@ -64,8 +68,11 @@ def test_preparing_again_keeps_the_students_edits_and_updates_untouched_copies(c
     assert "New text." in (workspace / "lessons" / "02_lesson.ipynb").read_text()  # untouched: updated
     assert "New text." in edited.read_text()
     kept = list((workspace / "lessons").glob("01_lesson.before-*.ipynb"))
-    assert len(kept) == 1 and "my notes" in kept[0].read_text()  # edited: kept beside it
-    assert notes == [f"lessons/01_lesson.ipynb: the course has a new version; your copy is kept as {kept[0].name}"]
+    assert len(kept) == 1
+    assert "my notes" in kept[0].read_text()
+    assert notes == [
+        f"lessons/01_lesson.ipynb: the course has a new version; your copy is kept as {kept[0].name}"
+    ]
 
 
 def test_a_working_folder_never_goes_inside_the_courses_own_files(course):
@@ -90,7 +97,9 @@ def test_the_students_nbgrader_config_points_at_the_course_exchange_and_working_
 @pytest.mark.parametrize("view", sorted(lab.VIEWS))
 def test_each_view_switches_off_the_other_roles_nbgrader_parts(view, tmp_path):
     lab.write_view_config(tmp_path, view)
-    server = json.loads((tmp_path / "jupyter_server_config.json").read_text())["ServerApp"]["jpserver_extensions"]
+    server = json.loads((tmp_path / "jupyter_server_config.json").read_text())["ServerApp"][
+        "jpserver_extensions"
+    ]
     disabled = json.loads((tmp_path / "labconfig" / "page_config.json").read_text())["disabledExtensions"]
     formgrader_on = view == "instructor"
     assert server["nbgrader.server_extensions.formgrader"] is formgrader_on
@@ -103,7 +112,14 @@ def test_each_view_switches_off_the_other_roles_nbgrader_parts(view, tmp_path):
 
 def test_the_students_own_lab_settings_survive_a_new_make_lab(tmp_path):
     lab.write_view_config(tmp_path, "student")
-    settings = tmp_path / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    settings = (
+        tmp_path
+        / "lab"
+        / "user-settings"
+        / "@jupyterlab"
+        / "apputils-extension"
+        / "notification.jupyterlab-settings"
+    )
     settings.write_text('{"fetchNews": "true"}\n')
     lab.write_view_config(tmp_path, "student")
     assert settings.read_text() == '{"fetchNews": "true"}\n'

@@ -42,20 +42,27 @@ def inline_code(notebook: str, marker: str, namespace: dict | None = None) -> di
 
 @pytest.mark.parametrize("window", [1, 3, 12])
 def test_windows_by_hand_equal_make_windows(window):
-    windows_by_hand = inline_code("03_sp500_comparison.ipynb", "windows_by_hand", {"np": np})["windows_by_hand"]
+    windows_by_hand = inline_code("03_sp500_comparison.ipynb", "windows_by_hand", {"np": np})[
+        "windows_by_hand"
+    ]
     values = np.random.default_rng(window).uniform(10, 20, size=40)
     x, y = rnn_forecast.make_windows(values, window)
     x_hand, y_hand = windows_by_hand(values, window)
-    assert x_hand.shape == x.shape and y_hand.shape == y.shape
-    assert np.array_equal(x_hand, x) and np.array_equal(y_hand, y)
+    assert x_hand.shape == x.shape
+    assert y_hand.shape == y.shape
+    assert np.array_equal(x_hand, x)
+    assert np.array_equal(y_hand, y)
 
 
 def test_windows_by_hand_on_the_course_data(series):
-    windows_by_hand = inline_code("03_sp500_comparison.ipynb", "windows_by_hand", {"np": np})["windows_by_hand"]
+    windows_by_hand = inline_code("03_sp500_comparison.ipynb", "windows_by_hand", {"np": np})[
+        "windows_by_hand"
+    ]
     close = series["close"].to_numpy()
     x_hand, y_hand = windows_by_hand(close)
     x, y = rnn_forecast.make_windows(close)
-    assert np.array_equal(x_hand, x) and np.array_equal(y_hand, y)
+    assert np.array_equal(x_hand, x)
+    assert np.array_equal(y_hand, y)
 
 
 # ---------------------------------------------------------------- lesson 3: the model in Keras
@@ -73,20 +80,23 @@ def unnamed(config: dict) -> dict:
 
 @pytest.mark.parametrize("cell", ["SimpleRNN", "GRU", "LSTM"])
 def test_keras_forecaster_builds_the_package_model(cell):
-    import keras
-
     from rnn_forecast.models import CELLS, build_model
+
+    import keras
 
     ours = keras_forecaster()["build_forecaster"](CELLS[cell](32))
     theirs = build_model(CELLS[cell](32))
     assert [type(layer) for layer in ours.layers] == [type(layer) for layer in theirs.layers]
-    assert [unnamed(layer.get_config()) for layer in ours.layers] == [unnamed(layer.get_config()) for layer in theirs.layers]
+    assert [unnamed(layer.get_config()) for layer in ours.layers] == [
+        unnamed(layer.get_config()) for layer in theirs.layers
+    ]
     assert ours.input_shape == theirs.input_shape == (None, 12, 1)
     assert type(ours.optimizer) is type(theirs.optimizer) is keras.optimizers.Adam
     assert unnamed(ours.optimizer.get_config()) == unnamed(theirs.optimizer.get_config())
     assert ours.loss == theirs.loss == "mse"
 
 
+@pytest.mark.slow  # trains each cell twice
 @pytest.mark.parametrize("cell", ["SimpleRNN", "GRU"])
 def test_keras_forecaster_trains_like_the_package_fit(cell, split):
     """Same seed, same data: the lesson's model.fit and the package's fit end with the same weights."""
@@ -98,7 +108,7 @@ def test_keras_forecaster_trains_like_the_package_fit(cell, split):
     set_seed(3)
     theirs = build_model(CELLS[cell](32))
     fit(theirs, train.x, train.y, epochs=2)
-    for mine, package in zip(ours.get_weights(), theirs.get_weights()):
+    for mine, package in zip(ours.get_weights(), theirs.get_weights(), strict=True):
         np.testing.assert_array_equal(mine, package)
     np.testing.assert_array_equal(predict(ours, train.x), predict(theirs, train.x))
 
@@ -115,7 +125,7 @@ def randomised_layer(layer, steps, features, seed):
     return model, layer.get_weights()
 
 
-@pytest.mark.parametrize("units, features, steps", [(1, 1, 3), (5, 2, 7)])
+@pytest.mark.parametrize(("units", "features", "steps"), [(1, 1, 3), (5, 2, 7)])
 def test_numpy_lstm_step_reproduces_keras(units, features, steps):
     import keras
 
@@ -126,7 +136,7 @@ def test_numpy_lstm_step_reproduces_keras(units, features, steps):
     assert np.abs(ours - model(x).numpy()).max() < 1e-5
 
 
-@pytest.mark.parametrize("units, features, steps", [(1, 1, 3), (5, 2, 7)])
+@pytest.mark.parametrize(("units", "features", "steps"), [(1, 1, 3), (5, 2, 7)])
 def test_numpy_gru_step_reproduces_keras_and_the_swapped_blend_does_not(units, features, steps):
     import keras
 
@@ -142,16 +152,21 @@ def test_numpy_gru_step_reproduces_keras_and_the_swapped_blend_does_not(units, f
 # ---------------------------------------------------------------- lesson 1: BPTT by hand
 
 
-@pytest.mark.parametrize("units, features, steps", [(1, 1, 3), (6, 2, 20)])
+@pytest.mark.parametrize(("units", "features", "steps"), [(1, 1, 3), (6, 2, 20)])
 def test_simple_rnn_bptt_by_hand_equals_the_package_gradients(units, features, steps):
-    """Lesson 1's two-loop BPTT gives rnn_forecast.gradients' numbers (which tests/test_gradients.py checks against Keras)."""
+    """Lesson 1's two-loop BPTT gives rnn_forecast.gradients' numbers.
+
+    tests/test_gradients.py checks those against Keras."""
     from rnn_forecast.gradients import CellWeights, input_gradients
 
     by_hand = inline_code("01_why_rnns_forget.ipynb", "simple_rnn_bptt")["simple_rnn_input_gradients"]
     rng = np.random.default_rng(units)
     weights = CellWeights(
-        "SimpleRNN", rng.normal(size=(features, units)), rng.normal(scale=0.4, size=(units, units)),
-        rng.normal(size=units), rng.normal(size=units),
+        "SimpleRNN",
+        rng.normal(size=(features, units)),
+        rng.normal(scale=0.4, size=(units, units)),
+        rng.normal(size=units),
+        rng.normal(size=units),
     )
     x = rng.normal(size=(4, steps, features))
     ours = by_hand(x, weights.kernel, weights.recurrent_kernel, weights.bias, weights.readout)
@@ -165,10 +180,13 @@ def test_simple_rnn_bptt_by_hand_equals_the_package_gradients(units, features, s
 def test_adding_problem_has_two_markers_one_per_half_and_sums_them():
     adding_problem = inline_code("04_where_gates_win.ipynb", "adding_problem", {"np": np})["adding_problem"]
     x, y = adding_problem(300, 50, np.random.default_rng(0))
-    assert x.shape == (300, 50, 2) and y.shape == (300,) and x.dtype == np.float32
+    assert x.shape == (300, 50, 2)
+    assert y.shape == (300,)
+    assert x.dtype == np.float32
     values, markers = x[..., 0], x[..., 1]
     assert set(np.unique(markers)) == {0.0, 1.0}
-    assert (markers[:, :25].sum(axis=1) == 1).all() and (markers[:, 25:].sum(axis=1) == 1).all()
+    assert (markers[:, :25].sum(axis=1) == 1).all()
+    assert (markers[:, 25:].sum(axis=1) == 1).all()
     assert ((values >= 0) & (values < 1)).all()
     assert np.allclose(y, (values * markers).sum(axis=1))
 
@@ -181,25 +199,27 @@ def test_adding_problem_in_the_lesson_is_the_packages(steps):
     adding_problem = inline_code("04_where_gates_win.ipynb", "adding_problem", {"np": np})["adding_problem"]
     ours = adding_problem(200, steps, np.random.default_rng(steps))
     theirs = adding.adding_problem(200, steps, np.random.default_rng(steps))
-    for mine, package in zip(ours, theirs):
+    for mine, package in zip(ours, theirs, strict=True):
         assert mine.dtype == package.dtype
         np.testing.assert_array_equal(mine, package)
 
 
 @pytest.mark.parametrize("cell", ["SimpleRNN", "GRU", "LSTM"])
 def test_adding_model_in_the_lesson_is_the_packages(cell):
-    import keras
-
     from rnn_forecast import adding
     from rnn_forecast.models import CELLS, set_seed
+
+    import keras
 
     adding_model = inline_code("04_where_gates_win.ipynb", "adding_model", {"keras": keras})["adding_model"]
     set_seed(1)
     ours = adding_model(CELLS[cell](32), 20)
     set_seed(1)
     theirs = adding.build_adding_model(cell, 20)
-    assert [unnamed(layer.get_config()) for layer in ours.layers] == [unnamed(layer.get_config()) for layer in theirs.layers]
-    for mine, package in zip(ours.get_weights(), theirs.get_weights()):
+    assert [unnamed(layer.get_config()) for layer in ours.layers] == [
+        unnamed(layer.get_config()) for layer in theirs.layers
+    ]
+    for mine, package in zip(ours.get_weights(), theirs.get_weights(), strict=True):
         np.testing.assert_array_equal(mine, package)
     assert unnamed(ours.optimizer.get_config()) == unnamed(theirs.optimizer.get_config())
     assert ours.loss == theirs.loss == "mse"
@@ -225,7 +245,8 @@ def test_lesson_structure(notebook):
     assert "](../exercises/)" in markdown, f"{name}: no link to the exercises"
     setup = next(cell.source for cell in nb.cells if cell.cell_type == "code")
     assert setup.startswith("import rnn_forecast"), f"{name}: rnn_forecast must be imported first"
-    assert "set_seed(" in setup and "__version__" in setup
+    assert "set_seed(" in setup
+    assert "__version__" in setup
 
 
 def test_lessons_are_stored_executed_without_errors_or_stderr(notebook):
@@ -244,7 +265,9 @@ def test_lessons_start_models_with_keras_input_never_input_shape(notebook):
     name, nb = notebook
     code = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "code")
     assert "input_shape" not in code, name
-    assert all(re.search(r"keras\.Input\(", block) for block in re.findall(r"keras\.Sequential\(\[[^\]]*", code))
+    assert all(
+        re.search(r"keras\.Input\(", block) for block in re.findall(r"keras\.Sequential\(\[[^\]]*", code)
+    )
 
 
 def test_lesson_links_point_to_existing_lessons(notebook):

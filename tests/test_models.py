@@ -4,16 +4,17 @@ import os
 import subprocess
 import sys
 
-import keras
 import numpy as np
 import pytest
 
 from rnn_forecast.comparison import DRIFT, NAIVE, compare, comparison_table
 from rnn_forecast.models import build_cell_model, build_model, fit, predict, set_seed
 
+import keras
+
 
 @pytest.mark.parametrize(
-    "layer, parameters",
+    ("layer", "parameters"),
     [
         (lambda: keras.layers.SimpleRNN(32), 1088),
         (lambda: keras.layers.GRU(32), 3360),
@@ -29,7 +30,8 @@ def test_recurrent_layer_parameter_counts(layer, parameters):
 
 def test_builder_adds_the_course_head_and_compiles_with_adam_and_mse():
     model = build_model(keras.layers.LSTM(32, return_sequences=True), keras.layers.LSTM(16))
-    assert model.input_shape == (None, 12, 1) and model.output_shape == (None, 1)
+    assert model.input_shape == (None, 12, 1)
+    assert model.output_shape == (None, 1)
     kinds = [type(layer).__name__ for layer in model.layers]
     assert kinds == ["LSTM", "LSTM", "Dense", "Dense"]
     hidden, output = model.layers[2], model.layers[3]
@@ -46,6 +48,7 @@ def test_builder_refuses_an_empty_stack_and_unknown_cells():
         build_cell_model("RNN")
 
 
+@pytest.mark.slow  # trains three models
 def test_same_seed_gives_identical_training_and_other_seeds_do_not():
     x = np.random.default_rng(0).normal(size=(64, 12, 1))
     y = x[:, -1, 0]
@@ -61,6 +64,7 @@ def test_same_seed_gives_identical_training_and_other_seeds_do_not():
     assert not np.array_equal(first, trained_predictions(1))
 
 
+@pytest.mark.slow  # trains the three cells
 def test_comparison_table_lists_each_cell_and_both_baselines(split):
     baselines, scores = compare(seeds=(0, 1), cells=("GRU",), epochs=1, split=split)
     table = comparison_table(baselines, scores)

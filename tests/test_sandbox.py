@@ -28,9 +28,15 @@ def run_sandboxed(tmp_path: Path, code: str, *, hidden: Path | None = None) -> s
     view = sandbox.SandboxView.for_course(hidden)
     work = str(tmp_path / "work")
     command = [
-        *sandbox.bwrap_prefix(view, writable={work: 8 * sandbox.MIB, "/tmp": 8 * sandbox.MIB},
-                              environment={"HOME": work}, workdir=work),
-        sys.executable, "-c", code,
+        *sandbox.bwrap_prefix(
+            view,
+            writable={work: 8 * sandbox.MIB, "/tmp": 8 * sandbox.MIB},
+            environment={"HOME": work},
+            workdir=work,
+        ),
+        sys.executable,
+        "-c",
+        code,
     ]
     return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
 
@@ -85,7 +91,8 @@ def test_nothing_started_inside_outlives_the_sandboxed_command(tmp_path):
     marker = f"outlive-{uuid.uuid4().hex}"
     code = (
         "import subprocess, sys\n"
-        f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)', {marker!r}], start_new_session=True)\n"
+        f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)', {marker!r}], "
+        "start_new_session=True)\n"
     )
     run_sandboxed(tmp_path, code)
     time.sleep(0.5)
@@ -99,10 +106,13 @@ def test_a_view_that_would_show_the_course_is_refused(tmp_path):
 
 def test_the_sandbox_environment_keeps_no_secrets():
     inside = sandbox.sandbox_environment(
-        {"JUPYTERHUB_API_TOKEN": "t", "PGPASSWORD": "p", "TF_CPP_MIN_LOG_LEVEL": "3", "LANG": "C.UTF-8"}, home="/w"
+        {"JUPYTERHUB_API_TOKEN": "t", "PGPASSWORD": "p", "TF_CPP_MIN_LOG_LEVEL": "3", "LANG": "C.UTF-8"},
+        home="/w",
     )
-    assert "JUPYTERHUB_API_TOKEN" not in inside and "PGPASSWORD" not in inside
-    assert inside["TF_CPP_MIN_LOG_LEVEL"] == "3" and inside["HOME"] == "/w"
+    assert "JUPYTERHUB_API_TOKEN" not in inside
+    assert "PGPASSWORD" not in inside
+    assert inside["TF_CPP_MIN_LOG_LEVEL"] == "3"
+    assert inside["HOME"] == "/w"
 
 
 @needs_bwrap
@@ -116,7 +126,8 @@ def test_no_process_in_the_sandbox_shows_the_graders_environment(tmp_path, monke
         "        print(pid, name, open(f'/proc/{pid}/{name}', 'rb').read())\n"
     )
     result = run_sandboxed(tmp_path, code)
-    assert result.returncode == 0 and "1 environ" in result.stdout, result.stderr
+    assert result.returncode == 0, result.stderr
+    assert "1 environ" in result.stdout, result.stderr
     assert "the-gradebook-password" not in result.stdout
 
 
@@ -132,10 +143,14 @@ def audit(tmp_path, event, args):
 
 
 def test_the_audit_records_reads_of_the_course_and_writes_outside_the_sandbox(tmp_path):
-    assert audit(tmp_path, "open", ("/course/solutions/a.ipynb", "r", 0)) == ["read /course/solutions/a.ipynb"]
+    assert audit(tmp_path, "open", ("/course/solutions/a.ipynb", "r", 0)) == [
+        "read /course/solutions/a.ipynb"
+    ]
     assert audit(tmp_path, "open", ("/usr/lib/x.py", "w", 0)) == ["write /usr/lib/x.py"]
     assert audit(tmp_path, "os.listdir", ("/course/submitted",)) == ["list /course/submitted"]
-    assert audit(tmp_path, "sqlite3.connect", ("/course/gradebook.db",)) == ["open database /course/gradebook.db"]
+    assert audit(tmp_path, "sqlite3.connect", ("/course/gradebook.db",)) == [
+        "open database /course/gradebook.db"
+    ]
     with socket.socket() as sock:
         assert audit(tmp_path, "socket.connect", (sock, ("10.0.0.1", 80))) == ["network ('10.0.0.1', 80)"]
 

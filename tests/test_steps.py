@@ -14,9 +14,9 @@ import textwrap
 
 import nbformat
 import pytest
+from grading_support import ASSIGNMENT, NOTEBOOKS, nbgrader_environment
 
 from autograder import steps
-from grading_support import ASSIGNMENT, NOTEBOOKS, nbgrader_environment
 from rnn_forecast.paths import REPOSITORY_ROOT
 
 
@@ -45,7 +45,8 @@ def step_of_each_cell(notebook):
 def read_variable(source):
     """The plain variable name a graded test cell hands to its check (the cell's one call)."""
     calls = [node for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Call)]
-    assert len(calls) == 1 and isinstance(calls[0].args[0], ast.Name), source
+    assert len(calls) == 1, source
+    assert isinstance(calls[0].args[0], ast.Name), source
     return calls[0].args[0].id
 
 
@@ -71,7 +72,11 @@ def test_every_variable_a_visible_test_reads_has_the_sentence_of_the_step_that_s
         variable = read_variable(cell.source)
         assert variable in steps.STEPS[name], (name, cell.metadata["nbgrader"]["grade_id"], variable)
     for variable, step in steps.STEPS[name].items():
-        storing = [cell_id for cell_id, source in answer_cells.items() if re.search(rf"^{variable}\s*=", source, re.M)]
+        storing = [
+            cell_id
+            for cell_id, source in answer_cells.items()
+            if re.search(rf"^{variable}\s*=", source, re.M)
+        ]
         assert len(storing) == 1, (name, variable, storing)
         assert step_of[storing[0]] == step.number, (name, variable, step_of[storing[0]], step.number)
 
@@ -114,7 +119,11 @@ def run_in_ipython(cells):
     )
     result = subprocess.run(
         [sys.executable, "-c", program, *cells],
-        capture_output=True, text=True, timeout=120, env=nbgrader_environment(), check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=nbgrader_environment(),
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     return result.stdout + result.stderr
@@ -126,27 +135,36 @@ def flat(text):
 
 
 def test_ipython_shows_one_sentence_for_a_missing_answer_and_keeps_other_tracebacks():
-    printed = run_in_ipython([
-        'from autograder.steps import explain_unanswered_steps\nexplain_unanswered_steps("2_gru8")',
-        "print(model)",
-        "# YOUR CODE HERE\nraise NotImplementedError()",
-        "print(modle)",
-        "1 / 0",
-    ])
+    printed = run_in_ipython(
+        [
+            'from autograder.steps import explain_unanswered_steps\nexplain_unanswered_steps("2_gru8")',
+            "print(model)",
+            "# YOUR CODE HERE\nraise NotImplementedError()",
+            "print(modle)",
+            "1 / 0",
+        ]
+    )
     assert steps.missing_answer("2_gru8", "model") in flat(printed)
     assert steps.STUB_NOT_REPLACED in flat(printed)
-    assert "Traceback" in printed and "NameError: name 'modle' is not defined" in printed
+    assert "Traceback" in printed
+    assert "NameError: name 'modle' is not defined" in printed
     assert "ZeroDivisionError" in printed
     assert printed.count("Traceback") == 2, printed  # only the typo and the division
 
 
+@pytest.mark.slow  # an IPython process that loads Keras
 def test_a_failed_check_shows_its_exact_message_without_the_traceback():
-    printed = run_in_ipython([
-        'from autograder.steps import explain_unanswered_steps\nexplain_unanswered_steps("1_gates")',
-        'from autograder.checks import check_gates\ncheck_gates({"forget", "input"}, "LSTM")',
-    ])
-    assert "AssertionError: expected the LSTM's 3 gates (any case and order), found forget and input" in flat(printed)
-    assert "Traceback" not in printed and "checks.py" not in printed
+    printed = run_in_ipython(
+        [
+            'from autograder.steps import explain_unanswered_steps\nexplain_unanswered_steps("1_gates")',
+            'from autograder.checks import check_gates\ncheck_gates({"forget", "input"}, "LSTM")',
+        ]
+    )
+    assert "AssertionError: expected the LSTM's 3 gates (any case and order), found forget and input" in flat(
+        printed
+    )
+    assert "Traceback" not in printed
+    assert "checks.py" not in printed
 
 
 # ---------------------------------------------------------------- nbgrader validate, as a student runs it
@@ -155,7 +173,12 @@ def test_a_failed_check_shows_its_exact_message_without_the_traceback():
 def validate(notebook_path):
     result = subprocess.run(
         [str(REPOSITORY_ROOT / ".venv" / "bin" / "nbgrader"), "validate", notebook_path.name],
-        cwd=notebook_path.parent, env=nbgrader_environment(), capture_output=True, text=True, timeout=600, check=False,
+        cwd=notebook_path.parent,
+        env=nbgrader_environment(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
@@ -175,14 +198,17 @@ def test_validate_names_each_unanswered_step_in_plain_sentences(tmp_path):
     step_1 = textwrap.wrap(steps.missing_answer("2_gru8", "model"), steps.WIDTH)
     assert errors[:4] == ["\n".join("    " + line for line in step_1)] * 4, report
     assert errors[4:] == ["    You did not provide a response."], report  # the written answer
-    assert "Traceback" not in report and "NameError" not in report
+    assert "Traceback" not in report
+    assert "NameError" not in report
 
 
 @pytest.mark.slow
 def test_validate_on_a_half_done_notebook_shows_the_checks_exact_message(tmp_path):
     notebook = nbformat.read(REPOSITORY_ROOT / "exercises" / ASSIGNMENT / "2_gru8.ipynb", as_version=4)
     build = next(c for c in notebook.cells if c.metadata["nbgrader"]["grade_id"] == "ex2_build_answer")
-    build.source = build.source.replace("# YOUR CODE HERE\nraise NotImplementedError()", "model = build_model(keras.layers.GRU(8))")
+    build.source = build.source.replace(
+        "# YOUR CODE HERE\nraise NotImplementedError()", "model = build_model(keras.layers.GRU(8))"
+    )
     half_done = tmp_path / "2_gru8.ipynb"
     nbformat.write(notebook, half_done)
     report = validate(half_done)
@@ -191,4 +217,5 @@ def test_validate_on_a_half_done_notebook_shows_the_checks_exact_message(tmp_pat
         "    AssertionError: expected a trained model, found that its optimizer has taken 0\n"
         "    steps (was fit called?)"
     ), report
-    assert "Traceback" not in report and "Step 1" not in report
+    assert "Traceback" not in report
+    assert "Step 1" not in report

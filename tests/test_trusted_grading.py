@@ -11,16 +11,17 @@ import io
 import json
 import zipfile
 
-import keras
 import nbformat
 import numpy as np
 import pytest
+from grading_support import ASSIGNMENT, AUTOGRADED, NOTEBOOKS
 
 from autograder import checks, handover, sandbox, steps, verifier
 from autograder.trusted import CheckCall, UnverifiableTestCell, parse_test_cell
-from grading_support import ASSIGNMENT, AUTOGRADED, NOTEBOOKS
 from rnn_forecast.models import build_model
 from rnn_forecast.paths import REPOSITORY_ROOT
+
+import keras
 
 # ---------------------------------------------------------------- test cells
 
@@ -43,21 +44,28 @@ def test_every_graded_test_cell_of_the_exercises_can_be_verified():
 
 
 def test_a_check_call_is_parsed_into_answers_and_literals():
-    (call,) = parse_test_cell("from autograder.checks import check_units\n\n# hidden\ncheck_units(model, 32, 16)\n")
+    (call,) = parse_test_cell(
+        "from autograder.checks import check_units\n\n# hidden\ncheck_units(model, 32, 16)\n"
+    )
     assert call == CheckCall("check_units", (("answer", "model"), ("value", 32), ("value", 16)), ())
     assert call.request() == {
-        "function": "check_units", "args": [{"answer": "model"}, {"value": 32}, {"value": 16}], "kwargs": {},
+        "function": "check_units",
+        "args": [{"answer": "model"}, {"value": 32}, {"value": 16}],
+        "kwargs": {},
     }
 
 
-@pytest.mark.parametrize("source", [
-    "assert model is not None",
-    "from autograder.checks import check_units\ncheck_units(model.layers[0], 8)",
-    "from autograder import checks\nchecks.check_units(model, 8)",
-    "from autograder.checks import check_units\nx = 1\ncheck_units(model, 8)",
-    "from autograder.checks import check_units\n",
-    "def (",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "assert model is not None",
+        "from autograder.checks import check_units\ncheck_units(model.layers[0], 8)",
+        "from autograder import checks\nchecks.check_units(model, 8)",
+        "from autograder.checks import check_units\nx = 1\ncheck_units(model, 8)",
+        "from autograder.checks import check_units\n",
+        "def (",
+    ],
+)
 def test_a_test_cell_of_any_other_form_cannot_be_verified(source):
     with pytest.raises(UnverifiableTestCell):
         parse_test_cell(source)
@@ -66,13 +74,24 @@ def test_a_test_cell_of_any_other_form_cannot_be_verified(source):
 # ---------------------------------------------------------------- hand-over
 
 
-@pytest.mark.parametrize("value", [
-    {"forget", "input"}, ["a", 1], (1, 2.5), frozenset({"x"}), {"k": [None, True]}, 3360, -0.0, "gate",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"forget", "input"},
+        ["a", 1],
+        (1, 2.5),
+        frozenset({"x"}),
+        {"k": [None, True]},
+        3360,
+        -0.0,
+        "gate",
+    ],
+)
 def test_plain_answers_come_back_as_they_were(value):
     tagged = json.loads(json.dumps(handover.encode(value)))
     back = handover.decode(tagged)
-    assert back == value and type(back) is type(value)
+    assert back == value
+    assert type(back) is type(value)
 
 
 def test_a_numpy_integer_stays_an_integer_and_nan_a_float():
@@ -86,10 +105,13 @@ def test_an_object_comes_back_as_its_type_name_and_repr():
             return "<my gates>"
 
     back = handover.decode(handover.encode(Gates()))
-    assert type(back).__name__ == "Gates" and repr(back) == "<my gates>"
+    assert type(back).__name__ == "Gates"
+    assert repr(back) == "<my gates>"
 
 
-@pytest.mark.parametrize("tagged", [{"type": "pickle", "data": "gASV"}, {"type": "int"}, [1], {"type": "keras", "data": "!"}])
+@pytest.mark.parametrize(
+    "tagged", [{"type": "pickle", "data": "gASV"}, {"type": "int"}, [1], {"type": "keras", "data": "!"}]
+)
 def test_anything_else_is_refused_with_a_reason(tagged):
     with pytest.raises(handover.HandoverError):
         handover.decode(tagged)
@@ -111,20 +133,25 @@ def test_the_verdict_says_what_the_check_says_in_the_kernel():
         "answers": {"model": handover.encode(model)},
     }
     verdict = verifier.judge(request, {})
-    assert not verdict.passed and verdict.message == str(in_kernel.value)
+    assert not verdict.passed
+    assert verdict.message == str(in_kernel.value)
 
 
 def test_a_missing_answer_fails_with_a_plain_sentence():
-    request = {"notebook": "1_gates",
-               "calls": [{"function": "check_gates", "args": [{"answer": "lstm_gates"}, {"value": "LSTM"}]}],
-               "answers": {"lstm_gates": handover.MISSING}}
+    request = {
+        "notebook": "1_gates",
+        "calls": [{"function": "check_gates", "args": [{"answer": "lstm_gates"}, {"value": "LSTM"}]}],
+        "answers": {"lstm_gates": handover.MISSING},
+    }
     verdict = verifier.judge(request, {})
-    assert not verdict.passed and verdict.message == steps.missing_answer("1_gates", "lstm_gates")
+    assert not verdict.passed
+    assert verdict.message == steps.missing_answer("1_gates", "lstm_gates")
 
 
 def test_only_the_course_checks_can_be_called():
     verdict = verifier.judge({"calls": [{"function": "rmse_bound", "args": []}], "answers": {}}, {})
-    assert not verdict.passed and "no check called rmse_bound" in verdict.message
+    assert not verdict.passed
+    assert "no check called rmse_bound" in verdict.message
 
 
 class Custom(keras.layers.Dense):
@@ -154,6 +181,7 @@ def test_a_model_loads_with_its_training_state():
     assert int(loaded.optimizer.iterations.numpy()) == 1
 
 
+@pytest.mark.slow  # starts the sandboxed verifier, which loads Keras
 @pytest.mark.skipif(sandbox.sandbox_problem() is not None, reason=f"no sandbox: {sandbox.sandbox_problem()}")
 def test_the_verifier_process_runs_sandboxed_and_answers():
     process = verifier.Verifier(sandboxed=True)
@@ -163,13 +191,20 @@ def test_the_verifier_process_runs_sandboxed_and_answers():
             {"gates": handover.encode({"Reset", "update gate"})},
         )
         wrong = process.judge(
-            [{"function": "check_gru_parameters", "args": [{"answer": "n"}], "kwargs": {"units": {"value": 32}}}],
+            [
+                {
+                    "function": "check_gru_parameters",
+                    "args": [{"answer": "n"}],
+                    "kwargs": {"units": {"value": 32}},
+                }
+            ],
             {"n": handover.encode(3000)},
         )
     finally:
         process.close()
     assert right.passed
-    assert not wrong.passed and wrong.message == "expected 3,360 parameters for GRU(32) on 1 feature, found 3,000"
+    assert not wrong.passed
+    assert wrong.message == "expected 3,360 parameters for GRU(32) on 1 feature, found 3,000"
 
 
 def test_two_saves_of_one_model_are_loaded_once_and_a_changed_model_again():

@@ -15,15 +15,19 @@ from rnn_forecast import (
 
 def test_windows_pair_twelve_months_with_the_next_one():
     x, y = make_windows(np.arange(20.0), window=12)
-    assert x.shape == (8, 12, 1) and y.shape == (8,)
-    assert x[0, :, 0].tolist() == list(range(12)) and y[0] == 12
-    assert x[-1, :, 0].tolist() == list(range(7, 19)) and y[-1] == 19
+    assert x.shape == (8, 12, 1)
+    assert y.shape == (8,)
+    assert x[0, :, 0].tolist() == list(range(12))
+    assert y[0] == 12
+    assert x[-1, :, 0].tolist() == list(range(7, 19))
+    assert y[-1] == 19
 
 
 def test_course_windows_first_and_last_values(series):
     closes = series["close"].to_numpy()
     x, y = make_windows(closes)
-    assert x.shape == (905, WINDOW, 1) and y.shape == (905,)
+    assert x.shape == (905, WINDOW, 1)
+    assert y.shape == (905,)
     np.testing.assert_array_equal(x[0, :, 0], closes[:12])
     assert y[0] == closes[12] == 21.21  # January 1951
     np.testing.assert_array_equal(x[-1, :, 0], closes[-13:-1])
