@@ -14,7 +14,7 @@ def series():
 @pytest.fixture(scope="session")
 def split(series):
     """The course's windows, split chronologically."""
-    from rnn_forecast.comparison import course_split
+    from rnn_forecast.windows import course_split
 
     return course_split(series)
 
