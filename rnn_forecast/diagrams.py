@@ -87,6 +87,10 @@ class Diagram:
     def text(self, x, y, text, gid, size=13, ha="center", va="center", **options):
         return self.ax.text(x, y, text, ha=ha, va=va, fontsize=size, gid=gid, zorder=6, **options)
 
+    def path_note(self, x, y, text):
+        """The grey sentence over the cell that names the path the gradient travels."""
+        return self.text(x, y, text, "note:path", size=11, color="#333333")
+
     def cell_frame(self, x0, y0, x1, y1):
         self.ax.add_patch(
             FancyBboxPatch(
@@ -214,14 +218,7 @@ def draw_simple_rnn() -> Figure:
     d.text(0.75, bus_y + 0.35, "$h_{t-1}$", "label:h_prev")
     d.text(2.8, 1.2, "$x_t$", "label:x_t")
     d.text(9.5, 5.2, "$h_t$", "label:h_t")
-    d.text(
-        5.0,
-        5.55,
-        "the only path from $h_{t-1}$ to $h_t$ goes through $U$ and tanh",
-        "note:path",
-        size=11,
-        color="#333333",
-    )
+    d.path_note(5.0, 5.55, "the only path from $h_{t-1}$ to $h_t$ goes through $U$ and tanh")
     d.legend([[("layer", "tanh", "a layer with a tanh")]])
     return d.figure
 
@@ -273,14 +270,7 @@ def draw_lstm() -> Figure:
     d.text(i_box.x + 0.25, 5.45, "$i_t$", "label:i_t", ha="left")
     d.text(c_box.x + 0.25, 5.45, r"$\tilde c_t$", "label:c_tilde", ha="left")
     d.text(o_box.x + 0.25, 5.45, "$o_t$", "label:o_t", ha="left")
-    d.text(
-        6.8,
-        7.75,
-        r"cell state $c_t = f_t \odot c_{t-1} + i_t \odot \tilde c_t$: the additive path",
-        "note:path",
-        size=11,
-        color="#333333",
-    )
+    d.path_note(6.8, 7.75, r"cell state $c_t = f_t \odot c_{t-1} + i_t \odot \tilde c_t$: the additive path")
     d.legend(LEGEND_GATED)
     return d.figure
 
@@ -334,14 +324,7 @@ def draw_gru() -> Figure:
     d.text(r_box.x + 0.25, 4.95, "$r_t$", "label:r_t", ha="left")
     d.text(7.85, 6.65, "$1 - z_t$", "label:one_minus_z", size=12)
     d.text(h_box.x + 0.35, 5.85, r"$\tilde h_t$", "label:h_tilde", ha="left")
-    d.text(
-        6.8,
-        7.9,
-        r"state $h_t = z_t \odot h_{t-1} + (1 - z_t) \odot \tilde h_t$: the additive path",
-        "note:path",
-        size=11,
-        color="#333333",
-    )
+    d.path_note(6.8, 7.9, r"state $h_t = z_t \odot h_{t-1} + (1 - z_t) \odot \tilde h_t$: the additive path")
     d.legend(
         [
             LEGEND_GATED[0] + [("op", "1−", "one minus, element-wise")],
