@@ -188,13 +188,26 @@ class WorkerKiller(threading.Thread):
             for autograde in autograde_processes(self.student):
                 if autograde.pid in seen or not kernel_started(autograde):
                     continue
+                worker, address = self.worker_of(autograde)
+                if address is None:
+                    continue  # not yet a worker, or no more: asked again at the next look
                 seen.add(autograde.pid)
-                worker = autograde.parent()
-                address = self.cluster.worker_pids().get(worker.pid)
-                assert address is not None, f"{worker} is not one of the cluster's workers"
                 worker.kill()
                 self.killed.append((address, autograde))
             time.sleep(0.2)
+
+    def worker_of(self, autograde: psutil.Process) -> tuple[psutil.Process | None, str | None]:
+        """The cluster worker running ``autograde`` and its address; ``None`` for one that is gone.
+
+        Both killers may look at once, while the other's worker dies: that must not end the look.
+        """
+        try:
+            worker = autograde.parent()
+        except psutil.Error:
+            return None, None
+        if worker is None:
+            return None, None
+        return worker, self.cluster.worker_pids().get(worker.pid)
 
 
 def gradebook_scores(url, student):
