@@ -114,6 +114,20 @@ def missing_answer(notebook: str, name: str) -> str | None:
     return f"Step {step.number} is not done yet: {step.task}."
 
 
+def missing_answer_again(notebook: str, name: str) -> str | None:
+    """The short sentence for a missing answer whose step was already explained in another cell.
+
+    Several checks read the same answer (four read exercise 2's `model`); the step's full
+    sentence is shown at the first of them and this one at the rest.
+
+    >>> missing_answer_again("2_gru8", "model")
+    'Step 1 is not done yet (what to put where is said above).'
+    """
+    if missing_answer(notebook, name) is None:
+        return None
+    return f"Step {STEPS[notebook][name].number} is not done yet (what to put where is said above)."
+
+
 def plain_message(notebook: str, error: BaseException) -> str | None:
     """The one line to show instead of ``error``'s traceback, or None to keep the traceback.
 
@@ -156,7 +170,9 @@ def explain_unanswered_steps(notebook: str, shell=None) -> None:
 
     Called by the locked setup cell of each exercise notebook. The exception itself is
     unchanged (same type and message, the cell still fails and scores nothing); only what
-    is displayed is one sentence. Outside IPython (plain Python) it does nothing.
+    is displayed is one sentence. A step's full sentence is shown once, at the first cell
+    that misses its answer; other cells missing the same answer show
+    :func:`missing_answer_again`. Outside IPython (plain Python) it does nothing.
     """
     if notebook not in STEPS:
         raise ValueError(f"unknown exercise notebook {notebook!r}; choose one of {', '.join(STEPS)}")
@@ -169,8 +185,18 @@ def explain_unanswered_steps(notebook: str, shell=None) -> None:
         if shell is None:
             return
 
+    #: answer variable -> the cell (its code's file) that showed that step's full sentence.
+    #: A kernel names a cell's file after a hash of its code, so running that cell again shows
+    #: the full sentence again; any other cell shows the short one.
+    explained_in: dict[str, str] = {}
+
     def show_plainly(shell, etype, value, tb, tb_offset=None):
         message = plain_message(notebook, value)
+        if message is not None and isinstance(value, NameError):
+            innermost = _innermost(value.__traceback__)
+            cell = innermost[0].f_code.co_filename if innermost else ""
+            if explained_in.setdefault(value.name, cell) != cell:
+                message = missing_answer_again(notebook, value.name)
         if message is not None:
             # IPython displays an exception's _render_traceback_() in place of its traceback.
             lines = textwrap.wrap(message, WIDTH, break_long_words=False, break_on_hyphens=False)

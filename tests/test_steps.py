@@ -99,6 +99,7 @@ def test_the_setup_cell_installs_the_sentences_for_its_own_notebook(name):
 
 def test_a_name_that_is_not_an_answer_keeps_pythons_message():
     assert steps.missing_answer("2_gru8", "modle") is None
+    assert steps.missing_answer_again("2_gru8", "modle") is None
     with pytest.raises(ValueError, match="unknown exercise notebook 'gru8'"):
         steps.missing_answer("gru8", "model")
 
@@ -152,6 +153,26 @@ def test_ipython_shows_one_sentence_for_a_missing_answer_and_keeps_other_traceba
     assert printed.count("Traceback") == 2, printed  # only the typo and the division
 
 
+def test_a_step_is_explained_in_full_once_and_in_short_at_the_other_cells_that_miss_it():
+    printed = flat(
+        run_in_ipython(
+            [
+                'from autograder.steps import explain_unanswered_steps\nexplain_unanswered_steps("2_gru8")',
+                "print(model)",
+                "model.summary()",
+                "print(trained)",
+                "print(model.layers)",
+            ]
+        )
+    )
+    assert printed.count(steps.missing_answer("2_gru8", "model")) == 1, printed
+    assert printed.count(steps.missing_answer_again("2_gru8", "model")) == 2, printed
+    assert printed.count(steps.missing_answer("2_gru8", "trained")) == 1, printed
+    assert printed.index(steps.missing_answer("2_gru8", "model")) < printed.index(
+        steps.missing_answer_again("2_gru8", "model")
+    )
+
+
 @pytest.mark.slow  # an IPython process that loads Keras
 def test_a_failed_check_shows_its_exact_message_without_the_traceback():
     printed = run_in_ipython(
@@ -195,8 +216,15 @@ def test_validate_names_each_unanswered_step_in_plain_sentences(tmp_path):
     untouched.write_bytes((REPOSITORY_ROOT / "exercises" / ASSIGNMENT / "2_gru8.ipynb").read_bytes())
     report = validate(untouched)
     errors = the_errors(report)
-    step_1 = textwrap.wrap(steps.missing_answer("2_gru8", "model"), steps.WIDTH)
-    assert errors[:4] == ["\n".join("    " + line for line in step_1)] * 4, report
+    step_1, step_1_again = (
+        "\n".join("    " + line for line in textwrap.wrap(sentence, steps.WIDTH))
+        for sentence in (
+            steps.missing_answer("2_gru8", "model"),
+            steps.missing_answer_again("2_gru8", "model"),
+        )
+    )
+    # Four checks read `model`: the first says what to do, the other three point back to it.
+    assert errors[:4] == [step_1, step_1_again, step_1_again, step_1_again], report
     assert errors[4:] == ["    You did not provide a response."], report  # the written answer
     assert "Traceback" not in report
     assert "NameError" not in report
