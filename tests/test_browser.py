@@ -279,6 +279,8 @@ def test_validate_names_each_step_not_done_in_one_plain_sentence(student):
     assert "You did not provide a response." in message
     assert "Traceback" not in message
     assert "NameError" not in message
+    # Scrolled so that the screenshot shows the full sentence and the first one pointing back.
+    dialog.locator(".jp-Dialog-body").evaluate("body => body.scrollBy(0, 120)")
     screenshot(page, "validate")
     dialog.get_by_role("button", name="Ok").click()
 
