@@ -173,6 +173,33 @@ def test_a_step_is_explained_in_full_once_and_in_short_at_the_other_cells_that_m
     )
 
 
+def test_in_a_real_kernel_running_the_first_cell_again_shows_the_full_sentence_again():
+    """JupyterLab's kernel names a cell's file after its code: the same cell is the same file."""
+    from jupyter_client.manager import start_new_kernel
+
+    manager, client = start_new_kernel(kernel_name="python3", env=nbgrader_environment())
+    try:
+
+        def displayed(code):
+            errors = []
+            client.execute_interactive(
+                code,
+                timeout=60,
+                output_hook=lambda message: errors.extend(
+                    message["content"]["traceback"] if message["msg_type"] == "error" else []
+                ),
+            )
+            return flat(" ".join(errors))
+
+        displayed('from autograder.steps import explain_unanswered_steps\nexplain_unanswered_steps("2_gru8")')
+        full, again = steps.missing_answer("2_gru8", "model"), steps.missing_answer_again("2_gru8", "model")
+        shown = [displayed(code) for code in ("print(model)", "model.summary()", "print(model)")]
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    assert shown == [full, again, full]
+
+
 @pytest.mark.slow  # an IPython process that loads Keras
 def test_a_failed_check_shows_its_exact_message_without_the_traceback():
     printed = run_in_ipython(
