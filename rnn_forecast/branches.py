@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnn_forecast.models import BATCH_SIZE, EPOCHS
+from rnn_forecast.training_record import epoch_orders
 
 import keras
 import tensorflow as tf
@@ -61,16 +62,6 @@ _MUST_BE_OFF = {
     "recurrent_constraint": None,
     "bias_constraint": None,
 }
-
-
-def epoch_orders(seed: int, n: int, epochs: int) -> np.ndarray:
-    """The order in which a member sees its ``n`` training windows in each epoch.
-
-    Row ``e`` is the permutation of epoch ``e``: ``np.random.default_rng(seed)`` drawn once
-    per epoch, so the orders depend on the seed alone.
-    """
-    rng = np.random.default_rng(seed)
-    return np.stack([rng.permutation(n) for _ in range(epochs)])
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from rnn_forecast.branches import epoch_orders, fit_together
+from rnn_forecast.branches import fit_together
 from rnn_forecast.models import build_model, set_seed
+from rnn_forecast.training_record import epoch_orders
 
 import keras
 

@@ -9,7 +9,10 @@ and by ``make grade``'s command, each in a fresh copy of the course. Then:
 - every read or write outside a kernel's own folder failed, no connection reached the
   grader's loopback, and no process a submission started outlived its notebook;
 - the course's files, the grader's checks and ``submitted/`` are byte-identical;
-- every notebook that attacked is flagged in the gradebook, and no honest one is.
+- every notebook that attacked is flagged in the gradebook, unless its attack leaves nothing
+  to see (``hostile_submissions.UNSEEN``), and no honest one is;
+- nothing the kernel must not know reaches it: a hook that records every cell the grader
+  runs sees no hidden test, and the grader's package holds no answer key to read.
 
 To show the attacks are real, the forging kinds are also graded by nbgrader's own in-kernel
 pipeline, where they score points they did not earn.
@@ -29,7 +32,7 @@ import nbformat
 import psutil
 import pytest
 from grading_support import ASSIGNMENT, NOTEBOOKS
-from hostile_submissions import FORGING, HOSTILE_KINDS, attack_cells
+from hostile_submissions import FORGING, HOSTILE_KINDS, UNSEEN, attack_cells
 from nbgrader.api import Gradebook
 
 import autograder
@@ -38,7 +41,7 @@ pytestmark = pytest.mark.slow
 
 #: student -> kind. The honest students sort before and after the attackers, so that an
 #: attack on the gradebook would reach grades recorded before it.
-HONEST = {"aaron": "solution", "zora": "release"}
+HONEST = {"aaron": "solution", "fiona": "functional_api", "zora": "release"}
 HOSTILE = {f"h_{kind}": kind for kind in HOSTILE_KINDS}
 OTHER_STUDENT = "aaron"
 
@@ -120,7 +123,8 @@ def outputs_text(course: Path, student: str) -> str:
     for path in (course / "autograded" / student / ASSIGNMENT).glob("*.ipynb"):
         for cell in nbformat.read(path, as_version=4).cells:
             for output in cell.get("outputs", []):
-                texts.append(output.get("text", "") + output.get("evalue", ""))
+                shown = "".join(str(value) for value in output.get("data", {}).values())
+                texts.append(output.get("text", "") + output.get("evalue", "") + shown)
     return "\n".join(texts)
 
 
@@ -173,7 +177,12 @@ def test_each_submission_scores_exactly_its_honest_work(graded, student):
 
 
 def test_every_attacking_notebook_is_flagged_and_no_honest_one(graded):
-    attacked = {(student, name) for student in HOSTILE for name in attacked_notebooks(student)}
+    attacked = {
+        (student, name)
+        for student in HOSTILE
+        if HOSTILE[student] not in UNSEEN
+        for name in attacked_notebooks(student)
+    }
     assert graded.flagged == attacked
 
 
@@ -196,6 +205,7 @@ def test_flags_name_what_was_tried(graded):
     assert "network" in flags("h_network")
     assert "still running" in flags("h_background_process")
     assert "in the student's kernel" in flags("h_forge_checks")
+    assert "ex2_trained_test: the check passed in the student's kernel" in flags("h_forged_record")
 
 
 def test_course_files_and_the_graders_checks_are_byte_identical(graded):
@@ -211,6 +221,16 @@ def test_reads_outside_the_sandbox_fail(graded):
     assert printed.count("could not read") == 3, printed
     assert "BEGIN SOLUTION" not in printed
     assert "check_test_rmse" not in printed
+
+
+def test_hidden_tests_and_the_answer_key_never_reach_the_kernel(graded):
+    spied = outputs_text(graded.course, "h_hidden_test_spy")
+    assert "hand_over" in spied  # the hook saw what the grader ran...
+    assert "check_test_rmse" not in spied  # ...but never a hidden test
+    assert "HIDDEN TESTS" not in spied
+    printed = outputs_text(graded.course, "h_read_the_key")
+    for gate in ("forget", "input", "output", "reset", "update"):
+        assert gate not in printed, printed
 
 
 def test_the_gradebook_attack_failed(graded):
