@@ -228,9 +228,10 @@ def test_hidden_tests_and_the_answer_key_never_reach_the_kernel(graded):
     assert "hand_over" in spied  # the hook saw what the grader ran...
     assert "check_test_rmse" not in spied  # ...but never a hidden test
     assert "HIDDEN TESTS" not in spied
-    printed = outputs_text(graded.course, "h_read_the_key")
+    key = [line for line in outputs_text(graded.course, "h_read_the_key").splitlines() if "the key:" in line]
+    assert key  # the attack read what the package has...
     for gate in ("forget", "input", "output", "reset", "update"):
-        assert gate not in printed, printed
+        assert gate not in key[0], key  # ...which names no gate
 
 
 def test_the_gradebook_attack_failed(graded):
@@ -265,7 +266,8 @@ def test_make_grade_lists_the_flags(graded):
         pytest.skip("plain nbgrader prints no summary")
     assert "Flagged for the instructor" in graded.result.stdout
     for student in HOSTILE:
-        assert f"  {student}, " in graded.result.stdout, student
+        if HOSTILE[student] not in UNSEEN:
+            assert f"  {student}, " in graded.result.stdout, student
 
 
 # ---------------------------------------------------------------- the attacks are real
