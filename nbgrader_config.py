@@ -22,6 +22,11 @@ c.Exchange.root = os.environ.get("COURSE_EXCHANGE") or os.path.join(os.path.dirn
 # longest cell, training the stacked LSTM for 40 epochs, takes about 10 s on a 2-core
 # laptop; 120 s leaves room for a slow machine while an endless loop costs two minutes.
 c.Execute.timeout = 120
+# After a cell ends, nbgrader waits this long for the rest of its output and, past it, fails
+# the student's whole assignment ("Timeout waiting for IOPub output"). nbgrader's 4 s were
+# too short for a flood: 200 MiB printed, on a busy 2-core machine, took longer to arrive
+# and left that student ungraded; with 30 s it is graded, its output cut to the byte limits.
+c.Execute.iopub_timeout = 30
 
 # What a student sees in place of a solution.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
