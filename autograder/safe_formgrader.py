@@ -169,14 +169,17 @@ def guarded_rules(rules):
     return guarded
 
 
+def escaping_templates() -> Environment:
+    """nbgrader's Formgrader templates, with every printed value HTML-escaped."""
+    return Environment(loader=FileSystemLoader([handlers.template_path]), autoescape=True)
+
+
 class GuardedFormgrader(FormgradeExtension):
     """nbgrader's Formgrader extension with escaping templates, the safe exporter and guarded handlers."""
 
     def init_tornado_settings(self, webapp):
         super().init_tornado_settings(webapp)
-        webapp.settings["nbgrader_jinja2_env"] = Environment(
-            loader=FileSystemLoader([handlers.template_path]), autoescape=True
-        )
+        webapp.settings["nbgrader_jinja2_env"] = escaping_templates()
         webapp.settings["nbgrader_exporter"] = SafeHTMLExporter(config=self.config)
 
     def init_handlers(self, webapp):

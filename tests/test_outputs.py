@@ -21,7 +21,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from nbgrader.utils import determine_grade
 
 from autograder import outputs
-from autograder.safe_formgrader import page_policy
+from autograder.safe_formgrader import escaping_templates, page_policy
 from rnn_forecast.paths import REPOSITORY_ROOT
 
 NBGRADER_TEMPLATES = (
@@ -367,3 +367,18 @@ def test_the_course_cleans_before_storing_and_renders_feedback_with_the_safe_exp
     position = {name.rsplit(".", 1)[1]: index for index, name in enumerate(autograde)}
     assert position["TrustedExecute"] < position["SanitizeOutputs"] < position["LimitOutputBytes"]
     assert position["LimitOutputBytes"] < position["SaveAutoGrades"]
+
+
+@pytest.mark.parametrize(
+    "template", ["manage_students_assignments.tpl", "manage_students_notebook_submissions.tpl"]
+)
+def test_formgraders_pages_print_a_student_id_from_the_address_as_text(template):
+    student_id = f'"; {ATTACK}; "<img src=x onerror="{ATTACK}">'
+    page = (
+        escaping_templates()
+        .get_template(template)
+        .render(base_url="", student_id=student_id, assignment_id="gated_rnn")
+    )
+    assert "<img" not in page
+    assert "&lt;img src=x onerror=" in page
+    assert f'var student_id = "&#34;; {ATTACK}' in page.replace("&#39;", "'")  # still inside the string
