@@ -18,7 +18,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup setup-dev sandbox run test test-fast lint format lab lab-instructor screenshots bench memory-horizon constraints clean
+.PHONY: setup setup-dev sandbox run test test-fast lint format lab lab-instructor screenshots bench memory-horizon rolling-origin constraints clean
 
 setup: $(INSTALLED)
 	@command -v bwrap >/dev/null || $(MAKE) --no-print-directory sandbox
@@ -101,6 +101,11 @@ bench: setup
 # minutes on 2 cores). Rewrites results/memory_horizon.json and the models lesson 4 opens.
 memory-horizon: setup
 	$(BIN)/python -m rnn_forecast.memory_horizon
+
+# Lesson 3's rolling-origin evaluation: 3 cells x 5 seeds x 5 test blocks x 4 training settings,
+# early stopping on validation windows (20-40 minutes on 2 cores). Rewrites results/rolling_origin.json.
+rolling-origin: setup
+	$(BIN)/python -m rnn_forecast.rolling_origin
 
 # Instructor commands (README, "The assignment loop" and "For instructors"). The repository
 # root is the nbgrader course directory (nbgrader_config.py); student work stays out of git.
