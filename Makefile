@@ -18,7 +18,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup setup-dev sandbox run test test-fast lint format lab lab-instructor screenshots bench memory-horizon constraints clean
+.PHONY: setup setup-dev sandbox run test test-fast lint format lab lab-instructor screenshots bench memory-horizon horizon-probes constraints clean
 
 setup: $(INSTALLED)
 	@command -v bwrap >/dev/null || $(MAKE) --no-print-directory sandbox
@@ -100,6 +100,11 @@ bench: setup
 # minutes on 2 cores). Rewrites results/memory_horizon.json and the models lesson 4 opens.
 memory-horizon: setup
 	$(BIN)/python -m rnn_forecast.memory_horizon
+
+# Lesson 4's probes of that horizon: the same task with more epochs, other learning rates and
+# clipping (about an hour on 2 busy cores). Rewrites results/horizon_probes.json.
+horizon-probes: setup
+	$(BIN)/python -m rnn_forecast.horizon_probes
 
 # Instructor commands (README, "The assignment loop" and "For instructors"). The repository
 # root is the nbgrader course directory (nbgrader_config.py); student work stays out of git.

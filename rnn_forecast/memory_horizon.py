@@ -59,15 +59,11 @@ def run(
     """
     import numpy as np
 
-    import keras
-    import tensorflow as tf
-
     started = time.perf_counter()
     cells = list(CELLS)
     by_length = []
     for steps in lengths:
-        x_train, y_train = adding.adding_problem(train_sequences, steps, np.random.default_rng(DATA_SEED + 1))
-        x_test, y_test = adding.adding_problem(test_sequences, steps, np.random.default_rng(DATA_SEED))
+        x_train, y_train, x_test, y_test = sequences(steps, train_sequences, test_sequences)
         trained = adding.train_cells(cells, seeds, x_train, y_train, x_test, y_test, epochs=epochs)
         saved = {}
         if steps == SAVED_STEPS and SAVED_SEED in seeds:
@@ -89,8 +85,7 @@ def run(
                 "saved_models": saved,
                 "test_mse": {
                     cell: {
-                        str(seed): [_finite(value) for value in trained.test_mse[cell, seed]]
-                        for seed in seeds
+                        str(seed): [finite(value) for value in trained.test_mse[cell, seed]] for seed in seeds
                     }
                     for cell in cells
                 },
@@ -117,19 +112,40 @@ def run(
             "learning_rate": adding.LEARNING_RATE,
             "model": "Input((steps, 2)) -> cell(units) -> Dense(1); Adam, mean squared error",
         },
-        "environment": {
-            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "python": platform.python_version(),
-            "tensorflow": tf.__version__,
-            "keras": keras.__version__,
-            "numpy": np.__version__,
-            "machine": platform.machine(),
-            "processor": _processor(),
-            "cores": os.cpu_count(),
-            "seconds": round(time.perf_counter() - started),
-        },
+        "environment": environment(started),
         "results": by_length,
     }
+
+
+def environment(started: float) -> dict:
+    """Where and when a run that began at ``time.perf_counter() == started`` was made."""
+    import numpy as np
+
+    import keras
+    import tensorflow as tf
+
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "machine": platform.machine(),
+        "processor": _processor(),
+        "cores": os.cpu_count(),
+        "seconds": round(time.perf_counter() - started),
+    }
+
+
+def sequences(
+    steps: int, train_sequences: int = adding.TRAIN_SEQUENCES, test_sequences: int = adding.TEST_SEQUENCES
+):
+    """The experiment's training and test sequences of length ``steps``: x_train, y_train, x_test, y_test."""
+    import numpy as np
+
+    x_train, y_train = adding.adding_problem(train_sequences, steps, np.random.default_rng(DATA_SEED + 1))
+    x_test, y_test = adding.adding_problem(test_sequences, steps, np.random.default_rng(DATA_SEED))
+    return x_train, y_train, x_test, y_test
 
 
 def saved_model_path(cell: str, models_dir: str | Path = MODELS_DIR) -> Path:
@@ -147,17 +163,20 @@ def load_saved_model(cell: str, models_dir: str | Path = MODELS_DIR):
     return model
 
 
+def read_json(path: Path, command: str) -> dict:
+    """The JSON of a results file; a missing or unreadable one says to run ``command``."""
+    if not path.is_file():
+        raise ResultsFileError(f"{path} does not exist; run `{command}` to create it")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ResultsFileError(f"{path} is not valid JSON ({error}); run `{command}` again") from None
+
+
 def load_results(path: str | Path = RESULTS_PATH) -> dict:
     """Read a results file written by :func:`run` and check that it is complete."""
     path = Path(path)
-    if not path.is_file():
-        raise ResultsFileError(f"{path} does not exist; run `make memory-horizon` to create it")
-    try:
-        results = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ResultsFileError(
-            f"{path} is not valid JSON ({error}); run `make memory-horizon` again"
-        ) from None
+    results = read_json(path, "make memory-horizon")
     try:
         settings = results["settings"]
         lengths = [entry["steps"] for entry in results["results"]]
@@ -195,7 +214,14 @@ def to_json(results: dict) -> str:
     )
 
 
-def _finite(value: float) -> float | None:
+def write(results: dict, path: Path) -> None:
+    """Write a run's results to ``path`` (:func:`to_json`) and say so."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(to_json(results), encoding="utf-8")
+    print(f"Wrote {path} in {results['environment']['seconds']} s.")
+
+
+def finite(value: float) -> float | None:
     """JSON has no NaN: a model whose loss diverged is stored as null."""
     return round(float(value), 6) if math.isfinite(value) else None
 
@@ -227,9 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     results = run(
         args.lengths, args.seeds, args.epochs, args.train_sequences, args.test_sequences, args.models_dir
     )
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(to_json(results), encoding="utf-8")
-    print(f"Wrote {args.output} in {results['environment']['seconds']} s.")
+    write(results, args.output)
     return 0
 
 
