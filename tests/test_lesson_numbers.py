@@ -110,6 +110,16 @@ def prose(markdown: str) -> str:
     return CITATION_YEAR.sub(lambda match: match.group(0).replace(match.group(1), " "), text)
 
 
+def _sentence_start(text: str, position: int) -> int:
+    ends = [end.end() for end in re.finditer(r"[.!?](?=\s)|\n\n", text[:position])]
+    return ends[-1] if ends else 0
+
+
+def _sentence_end(text: str, position: int) -> int:
+    end = re.search(r"[.!?](?=\s|$)|\n\n", text[position:])
+    return position + end.end() if end else len(text)
+
+
 def quoted_numbers(notebook: nbformat.NotebookNode) -> list[Quoted]:
     """Every number the markdown cells of ``notebook`` state, with where it stands."""
     found = []
@@ -119,9 +129,10 @@ def quoted_numbers(notebook: nbformat.NotebookNode) -> list[Quoted]:
         text = prose(cell.source)
         for match in PROSE_NUMBER.finditer(text):
             value, half_unit = _parse(match)
-            start = max(text.rfind(". ", 0, match.start()), text.rfind("\n\n", 0, match.start()), 0)
-            end = text.find(". ", match.end())
-            sentence = " ".join(text[start : end if end != -1 else None].split())[:160]
+            sentence = " ".join(
+                text[_sentence_start(text, match.start()) : _sentence_end(text, match.end())].split()
+            )
+            sentence = sentence[:160]
             found.append(Quoted(match.group(0), value, half_unit, index, sentence))
     return found
 
