@@ -30,10 +30,9 @@ import rnn_forecast  # noqa: F401  (quiets TensorFlow before anything imports it
 from rnn_forecast import adding
 from rnn_forecast.memory_horizon import (
     DATA_SEED,
-    ResultsFileError,
     environment,
     finite,
-    read_json,
+    read_checked,
     sequences,
     write,
 )
@@ -147,22 +146,18 @@ def _summary(run: dict) -> str:
 
 def load_probes(path: str | Path = PROBES_PATH) -> dict:
     """Read a file written by :func:`run` and check that every run is complete."""
-    path = Path(path)
-    results = read_json(path, "make horizon-probes")
-    try:
-        seeds = [str(seed) for seed in results["settings"]["seeds"]]
-        for entry in results["runs"]:
-            if sorted(entry["test_mse"]) != sorted(seeds) or any(
-                len(curve) != entry["epochs"] for curve in entry["test_mse"].values()
-            ):
-                raise KeyError(f"{entry['cell']} at {entry['steps']} steps: a seed or an epoch is missing")
-            entry["baselines"]["mean"], entry["baselines"]["recent marker"]
-        results["environment"]["date"]
-    except (KeyError, TypeError) as error:
-        raise ResultsFileError(
-            f"{path} is incomplete ({error!s}); run `make horizon-probes` to write it again"
-        ) from None
-    return results
+    return read_checked(Path(path), "make horizon-probes", _check_probes)
+
+
+def _check_probes(results: dict) -> None:
+    seeds = sorted(str(seed) for seed in results["settings"]["seeds"])
+    for entry in results["runs"]:
+        if sorted(entry["test_mse"]) != seeds or any(
+            len(curve) != entry["epochs"] for curve in entry["test_mse"].values()
+        ):
+            raise KeyError(f"{entry['cell']} at {entry['steps']} steps: a seed or an epoch is missing")
+        entry["baselines"]["mean"], entry["baselines"]["recent marker"]
+    results["environment"]["date"]
 
 
 def find_runs(results: dict, **wanted) -> list[dict]:

@@ -163,37 +163,48 @@ def load_saved_model(cell: str, models_dir: str | Path = MODELS_DIR):
     return model
 
 
-def read_json(path: Path, command: str) -> dict:
-    """The JSON of a results file; a missing or unreadable one says to run ``command``."""
+def read_checked(path: Path, command: str, check) -> dict:
+    """A results file's JSON, once ``check(results)`` passes; otherwise a clear error.
+
+    ``check`` raises ``KeyError`` or ``TypeError`` on a file that is incomplete. Every error
+    says which ``command`` writes the file again.
+    """
     if not path.is_file():
         raise ResultsFileError(f"{path} does not exist; run `{command}` to create it")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        results = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
         raise ResultsFileError(f"{path} is not valid JSON ({error}); run `{command}` again") from None
+    try:
+        check(results)
+    except (KeyError, TypeError) as error:
+        raise ResultsFileError(
+            f"{path} is incomplete ({error!s}); run `{command}` to write it again"
+        ) from None
+    return results
 
 
 def load_results(path: str | Path = RESULTS_PATH) -> dict:
     """Read a results file written by :func:`run` and check that it is complete."""
     path = Path(path)
-    results = read_json(path, "make memory-horizon")
-    try:
-        settings = results["settings"]
-        lengths = [entry["steps"] for entry in results["results"]]
-        for entry in results["results"]:
-            for cell in settings["cells"]:
-                for seed in settings["seeds"]:
-                    if len(entry["test_mse"][cell][str(seed)]) != settings["epochs"]:
-                        raise KeyError(f"{cell}, seed {seed}, {entry['steps']} steps: wrong number of epochs")
-            entry["baselines"]["mean"], entry["baselines"]["recent marker"]
-        results["environment"]["date"]
-    except (KeyError, TypeError) as error:
+    results = read_checked(path, "make memory-horizon", _check_results)
+    lengths = [entry["steps"] for entry in results["results"]]
+    if lengths != results["settings"]["lengths"]:
         raise ResultsFileError(
-            f"{path} is incomplete ({error!s}); run `make memory-horizon` to write it again"
-        ) from None
-    if lengths != settings["lengths"]:
-        raise ResultsFileError(f"{path} has lengths {lengths} but its settings say {settings['lengths']}")
+            f"{path} has lengths {lengths} but its settings say {results['settings']['lengths']}"
+        )
     return results
+
+
+def _check_results(results: dict) -> None:
+    settings = results["settings"]
+    for entry in results["results"]:
+        for cell in settings["cells"]:
+            for seed in settings["seeds"]:
+                if len(entry["test_mse"][cell][str(seed)]) != settings["epochs"]:
+                    raise KeyError(f"{cell}, seed {seed}, {entry['steps']} steps: wrong number of epochs")
+        entry["baselines"]["mean"], entry["baselines"]["recent marker"]
+    results["environment"]["date"]
 
 
 def to_json(results: dict) -> str:
