@@ -18,7 +18,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup setup-dev sandbox run test test-fast lint format lab lab-instructor screenshots bench memory-horizon rolling-origin constraints clean
+.PHONY: setup setup-dev sandbox run test test-fast lint format lab lab-instructor screenshots bench memory-horizon horizon-probes rolling-origin constraints clean
 
 setup: $(INSTALLED)
 	@command -v bwrap >/dev/null || $(MAKE) --no-print-directory sandbox
@@ -106,6 +106,11 @@ memory-horizon: setup
 # early stopping on validation windows (20-40 minutes on 2 cores). Rewrites results/rolling_origin.json.
 rolling-origin: setup
 	$(BIN)/python -m rnn_forecast.rolling_origin
+
+# Lesson 4's probes of that horizon: the same task with more epochs, other learning rates and
+# clipping (about an hour on 2 busy cores). Rewrites results/horizon_probes.json.
+horizon-probes: setup
+	$(BIN)/python -m rnn_forecast.horizon_probes
 
 # Instructor commands (README, "The assignment loop" and "For instructors"). The repository
 # root is the nbgrader course directory (nbgrader_config.py); student work stays out of git.

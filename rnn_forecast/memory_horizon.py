@@ -22,7 +22,7 @@ import rnn_forecast  # noqa: F401  (quiets TensorFlow before anything imports it
 from rnn_forecast import adding
 from rnn_forecast.models import CELLS
 from rnn_forecast.paths import REPOSITORY_ROOT
-from rnn_forecast.results_files import environment, finite, read_json, write_json
+from rnn_forecast.results_files import environment, finite, read_checked, write_json
 
 RESULTS_PATH = REPOSITORY_ROOT / "results" / "memory_horizon.json"
 MODELS_DIR = REPOSITORY_ROOT / "results" / "memory_horizon_models"
@@ -58,8 +58,7 @@ def run(
     cells = list(CELLS)
     by_length = []
     for steps in lengths:
-        x_train, y_train = adding.adding_problem(train_sequences, steps, np.random.default_rng(DATA_SEED + 1))
-        x_test, y_test = adding.adding_problem(test_sequences, steps, np.random.default_rng(DATA_SEED))
+        x_train, y_train, x_test, y_test = sequences(steps, train_sequences, test_sequences)
         trained = adding.train_cells(cells, seeds, x_train, y_train, x_test, y_test, epochs=epochs)
         saved = {}
         if steps == SAVED_STEPS and SAVED_SEED in seeds:
@@ -113,6 +112,17 @@ def run(
     }
 
 
+def sequences(
+    steps: int, train_sequences: int = adding.TRAIN_SEQUENCES, test_sequences: int = adding.TEST_SEQUENCES
+):
+    """The experiment's training and test sequences of length ``steps``: x_train, y_train, x_test, y_test."""
+    import numpy as np
+
+    x_train, y_train = adding.adding_problem(train_sequences, steps, np.random.default_rng(DATA_SEED + 1))
+    x_test, y_test = adding.adding_problem(test_sequences, steps, np.random.default_rng(DATA_SEED))
+    return x_train, y_train, x_test, y_test
+
+
 def saved_model_path(cell: str, models_dir: str | Path = MODELS_DIR) -> Path:
     """Where the seed-0 ``cell`` trained at ``SAVED_STEPS`` steps keeps its weights."""
     return Path(models_dir) / f"{cell}.weights.h5"
@@ -131,24 +141,24 @@ def load_saved_model(cell: str, models_dir: str | Path = MODELS_DIR):
 def load_results(path: str | Path = RESULTS_PATH) -> dict:
     """Read a results file written by :func:`run` and check that it is complete."""
     path = Path(path)
-    results = read_json(path, "memory-horizon", ResultsFileError)
-    try:
-        settings = results["settings"]
-        lengths = [entry["steps"] for entry in results["results"]]
-        for entry in results["results"]:
-            for cell in settings["cells"]:
-                for seed in settings["seeds"]:
-                    if len(entry["test_mse"][cell][str(seed)]) != settings["epochs"]:
-                        raise KeyError(f"{cell}, seed {seed}, {entry['steps']} steps: wrong number of epochs")
-            entry["baselines"]["mean"], entry["baselines"]["recent marker"]
-        results["environment"]["date"]
-    except (KeyError, TypeError) as error:
+    results = read_checked(path, "memory-horizon", ResultsFileError, _check_results)
+    lengths = [entry["steps"] for entry in results["results"]]
+    if lengths != results["settings"]["lengths"]:
         raise ResultsFileError(
-            f"{path} is incomplete ({error!s}); run `make memory-horizon` to write it again"
-        ) from None
-    if lengths != settings["lengths"]:
-        raise ResultsFileError(f"{path} has lengths {lengths} but its settings say {settings['lengths']}")
+            f"{path} has lengths {lengths} but its settings say {results['settings']['lengths']}"
+        )
     return results
+
+
+def _check_results(results: dict) -> None:
+    settings = results["settings"]
+    for entry in results["results"]:
+        for cell in settings["cells"]:
+            for seed in settings["seeds"]:
+                if len(entry["test_mse"][cell][str(seed)]) != settings["epochs"]:
+                    raise KeyError(f"{cell}, seed {seed}, {entry['steps']} steps: wrong number of epochs")
+        entry["baselines"]["mean"], entry["baselines"]["recent marker"]
+    results["environment"]["date"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -54,6 +54,17 @@ def read_json(path: str | Path, target: str, error: type[ValueError]) -> dict:
         raise error(f"{path} is not valid JSON ({problem}); run `make {target}` again") from None
 
 
+def read_checked(path: str | Path, target: str, error: type[ValueError], check) -> dict:
+    """:func:`read_json`, once ``check(results)`` passes: it raises ``KeyError`` or ``TypeError`` on a
+    file that is incomplete, and ``error`` then says to run ``make <target>`` again."""
+    results = read_json(path, target, error)
+    try:
+        check(results)
+    except (KeyError, TypeError) as problem:
+        raise error(f"{path} is incomplete ({problem!s}); run `make {target}` to write it again") from None
+    return results
+
+
 def finite(value: float, digits: int = 6) -> float | None:
     """``value`` rounded to ``digits`` decimals; ``None`` (JSON's null) for NaN or infinity.
 

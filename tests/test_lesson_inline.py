@@ -333,3 +333,37 @@ def test_lesson_links_point_to_existing_lessons(notebook):
     markdown = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "markdown")
     for target in re.findall(r"\]\(([0-9][0-9]_[a-z0-9_]+\.ipynb)\)", markdown):
         assert (LESSONS_DIR / target).is_file(), f"{name} links to missing {target}"
+
+
+@pytest.mark.slow  # trains a GRU twice, three epochs at 50 steps
+def test_the_training_in_plain_view_is_the_experiments_training():
+    """Lesson 4's plain model.fit loop trains exactly as adding.train_alone (and so the scripts) does."""
+    from rnn_forecast import adding
+    from rnn_forecast.models import set_seed
+    from rnn_forecast.training_record import epoch_orders
+
+    import keras
+
+    adding_model = inline_code("04_where_gates_win.ipynb", "adding_model", {"keras": keras})["adding_model"]
+    x_train, y_train = adding.adding_problem(80, 50, np.random.default_rng(0))
+    x_test, y_test = adding.adding_problem(40, 50, np.random.default_rng(1))
+    lesson = inline_code(
+        "04_where_gates_win.ipynb",
+        "train_in_plain_view",
+        {
+            "np": np,
+            "keras": keras,
+            "set_seed": set_seed,
+            "epoch_orders": epoch_orders,
+            "adding_model": adding_model,
+            "x_train": x_train,
+            "y_train": y_train,
+            "x_test": x_test,
+            "y_test": y_test,
+            "print": lambda *args: None,
+        },
+    )
+    model, curve = adding.train_alone("GRU", 0, x_train, y_train, x_test, y_test, epochs=3)
+    for mine, package in zip(lesson["gru"].get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(mine, package)
+    np.testing.assert_allclose(lesson["plain_view_curve"], curve, rtol=1e-5)
