@@ -131,8 +131,10 @@ gradebook: setup
 	@$(NBGRADER) db assignment list 2>/dev/null | grep -q '^$(ASSIGNMENT) ' \
 		|| $(NBGRADER) generate_assignment $(ASSIGNMENT) --force
 
+# nbgrader's own autograde, one student at a time, on a copy of each submission read without
+# following links (autograder/checked.py): a broken submission stops only itself.
 autograde: gradebook
-	$(NBGRADER) autograde $(ASSIGNMENT) $(if $(FORCE),--force)
+	$(BIN)/python -m autograder.checked autograde $(ASSIGNMENT) $(if $(FORCE),--force)
 
 # The whole class in parallel, with limits and progress (README, "Grading a whole class").
 #   make grade GRADE_FLAGS="--workers 4 --timeout 600 --memory-limit 3072 --student ana"
@@ -140,8 +142,9 @@ autograde: gradebook
 grade: gradebook
 	$(BIN)/python -m autograder.grade_class $(ASSIGNMENT) $(GRADE_FLAGS)
 
+# nbgrader's generate_feedback on the autograded notebooks alone (autograder/checked.py).
 feedback: setup
-	$(NBGRADER) generate_feedback $(ASSIGNMENT) $(if $(FORCE),--force)
+	$(BIN)/python -m autograder.checked feedback $(ASSIGNMENT) $(if $(FORCE),--force)
 
 release-feedback: setup
 	$(NBGRADER) release_feedback $(ASSIGNMENT)
