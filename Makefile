@@ -94,6 +94,7 @@ bench: setup
 	$(BIN)/python benchmarks/models.py
 	$(BIN)/python benchmarks/notebooks.py
 	$(BIN)/python benchmarks/grading.py
+	$(BIN)/python benchmarks/autograde_per_student.py
 	$(BIN)/python benchmarks/class_grading.py
 
 # Lesson 4's memory horizon: the adding problem at several lengths, 3 cells, 5 seeds (about 25
