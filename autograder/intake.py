@@ -298,7 +298,7 @@ def _refusal(path: str, found: os.stat_result, owner: int, depth: int) -> Refusa
     if found.st_nlink > 1:
         return Refusal(
             path,
-            f"a hard link (one file with {found.st_nlink} names, the others outside the submission); never read",
+            f"a hard link (one file with {found.st_nlink} names, which may lie outside the submission); never read",
             True,
         )
     return None
