@@ -79,30 +79,38 @@ def autograde(
     with staging_folder(course) as staging:
         for number, student in enumerate(chosen, 1):
             intake = intakes[student] = read_for_grading(course, assignment, student, rules)
-            print(f"== {student} ({number}/{len(chosen)})", file=out, flush=True)
+            print(f"== {student} ({number}/{len(chosen)})", file=out)
             for line in [*intake.flags(), *intake.left_out()]:
-                print(f"   {line}", file=out, flush=True)
-            if intake.notebooks():
-                write_copy(staging / student / assignment, intake)
-                arguments = [
-                    f"--student={student}",
-                    f"--CourseDirectory.submitted_directory={staging.relative_to(course)}",
-                ]
-                status = run_nbgrader(
-                    course, "autograde", assignment, *arguments, *(["--force"] if force else [])
-                )
-                if status != 0:
-                    failed[student] = (
-                        f"nbgrader autograde stopped with exit status {status}: its log above says why"
-                    )
-            with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
-                if not intake.notebooks():
-                    print("   no notebook to grade: every notebook scores 0", file=out)
-                    score_nothing_submitted(gradebook, assignment, student)
-                if intake.flagged:
-                    flag_submission(gradebook, assignment, student)
+                print(f"   {line}", file=out)
+            problem = autograde_one(course, coursedir, assignment, student, intake, staging, force, out)
+            if problem is not None:
+                failed[student] = problem
     print(report(intakes, failed), file=out)
     return 1 if failed else 0
+
+
+def autograde_one(course, coursedir, assignment, student, intake, staging, force, out) -> str | None:
+    """nbgrader's autograde of one student's checked copy, then the gradebook's flags; why
+    nbgrader failed, or None. A submission with no notebook left scores 0 without nbgrader."""
+    problem = None
+    if intake.notebooks():
+        write_copy(staging / student / assignment, intake)
+        options = [
+            f"--student={student}",
+            f"--CourseDirectory.submitted_directory={staging.relative_to(course)}",
+        ]
+        status = run_nbgrader(course, "autograde", assignment, *options, *(["--force"] if force else []))
+        if status != 0:
+            problem = f"nbgrader autograde stopped with exit status {status}: its log above says why"
+    else:
+        print("   no notebook to grade: every notebook scores 0", file=out)
+    if intake.flagged or not intake.notebooks():
+        with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
+            if not intake.notebooks():
+                score_nothing_submitted(gradebook, assignment, student)
+            if intake.flagged:
+                flag_submission(gradebook, assignment, student)
+    return problem
 
 
 def feedback(course: Path, assignment: str, force: bool = False, out=None) -> int:
@@ -170,7 +178,7 @@ def run_nbgrader(course: Path, *args: str) -> int:
     # nbgrader runs alembic through PATH.
     environment["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), environment.get("PATH", "")])
     nbgrader = str(Path(sys.executable).parent / "nbgrader")
-    sys.stdout.flush()
+    sys.stdout.flush()  # what this command printed comes before nbgrader's log
     return subprocess.run([nbgrader, *args], cwd=course, env=environment, check=False).returncode
 
 

@@ -174,6 +174,16 @@ def test_links_hard_links_pipes_and_sockets_are_refused_unread_and_flag_the_stud
     assert not any(b"secret" in content for content in intake.files.values())
 
 
+def test_a_device_is_refused_unread(submission):
+    inbound, folder, _ = submission
+    try:
+        os.mknod(folder / "zero.txt", 0o600 | stat.S_IFCHR, os.makedev(1, 5))  # as /dev/zero
+    except PermissionError:
+        pytest.skip("making a device node needs CAP_MKNOD")
+    found = refusals(read_submission(inbound, "ana+gated_rnn"))
+    assert found == {"zero.txt": ("a character device, not a regular file; never read", True)}
+
+
 def test_a_submission_folder_that_is_a_link_is_refused_whole(submission, tmp_path):
     inbound, folder, _ = submission
     (inbound / "eve+gated_rnn").symlink_to(folder)
