@@ -95,6 +95,7 @@ bench: setup
 	$(BIN)/python benchmarks/notebooks.py
 	$(BIN)/python benchmarks/grading.py
 	$(BIN)/python benchmarks/outputs.py
+	$(BIN)/python benchmarks/autograde_per_student.py
 	$(BIN)/python benchmarks/class_grading.py
 
 # Lesson 4's memory horizon: the adding problem at several lengths, 3 cells, 5 seeds (about 25
@@ -142,8 +143,10 @@ gradebook: setup
 	@$(NBGRADER) db assignment list 2>/dev/null | grep -q '^$(ASSIGNMENT) ' \
 		|| $(NBGRADER) generate_assignment $(ASSIGNMENT) --force
 
+# nbgrader's own autograde, one student at a time, on a copy of each submission read without
+# following links (autograder/checked.py): a broken submission stops only itself.
 autograde: gradebook
-	$(NBGRADER) autograde $(ASSIGNMENT) $(if $(FORCE),--force)
+	$(BIN)/python -m autograder.checked autograde $(ASSIGNMENT) $(if $(FORCE),--force)
 
 # The whole class in parallel, with limits and progress (README, "Grading a whole class").
 #   make grade GRADE_FLAGS="--workers 4 --timeout 600 --memory-limit 3072 --student ana"
@@ -151,8 +154,9 @@ autograde: gradebook
 grade: gradebook
 	$(BIN)/python -m autograder.grade_class $(ASSIGNMENT) $(GRADE_FLAGS)
 
+# nbgrader's generate_feedback on the autograded notebooks alone (autograder/checked.py).
 feedback: setup
-	$(NBGRADER) generate_feedback $(ASSIGNMENT) $(if $(FORCE),--force)
+	$(BIN)/python -m autograder.checked feedback $(ASSIGNMENT) $(if $(FORCE),--force)
 
 release-feedback: setup
 	$(NBGRADER) release_feedback $(ASSIGNMENT)

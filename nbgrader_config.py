@@ -18,6 +18,11 @@ c.CourseDirectory.release_directory = "exercises"  # student version, generated,
 # git), or COURSE_EXCHANGE, for example a JupyterHub's shared exchange (README, "The assignment loop").
 c.Exchange.root = os.environ.get("COURSE_EXCHANGE") or os.path.join(os.path.dirname(__file__), "exchange")
 
+# What a student hands in is read without following links (autograder/intake.py): collect copies
+# only regular files of the student's own, refuses invalid student ids, and flags links and special
+# files (README, "What grading protects against").
+c.ExchangeFactory.collect = "autograder.intake.SafeCollect"
+
 # A cell may run this long before nbgrader interrupts it and scores its tests 0. The
 # longest cell, training the stacked LSTM for 40 epochs, takes about 10 s on a 2-core
 # laptop; 120 s leaves room for a slow machine while an endless loop costs two minutes.

@@ -143,6 +143,9 @@ class JobResult:
     max_score: float = 0.0
     #: Reasons the grader flagged this submission for the instructor (autograder.trusted).
     flags: list[str] = field(default_factory=list)
+    #: Files of the submission not graded for what they are, and why (autograder.intake); the
+    #: refused links and special files are among the flags.
+    refused: list[str] = field(default_factory=list)
     log: str = ""
     #: autograded/STUDENT/ASSIGNMENT/...: path relative to the course -> content; None if nbgrader never ran.
     autograded: dict[str, bytes] | None = None

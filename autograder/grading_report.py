@@ -6,6 +6,7 @@ import sys
 import time
 
 from autograder.grade_job import GRADED, WORKER_LOST, JobResult
+from autograder.intake import LEFT_OUT_HEADING
 
 
 class Progress:
@@ -65,4 +66,7 @@ def summary_table(jobs: list[JobResult]) -> str:
     flagged = [f"  {j.student}, {flag}" for j in jobs for flag in j.flags]
     if flagged:
         rows += ["", "Flagged for the instructor (look at the autograded notebooks):", *flagged]
+    left_out = [f"  {j.student}, {line}" for j in jobs for line in j.refused]
+    if left_out:
+        rows += ["", LEFT_OUT_HEADING, *left_out]
     return "\n".join([header, *rows])
