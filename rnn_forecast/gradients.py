@@ -283,7 +283,6 @@ class GradientExplorer:
         "GRU": ("bias of z", -3.0, 6.0, 0.25),
         "LSTM": ("bias of f", -3.0, 6.0, 0.25),
     }
-    YLIM = (1e-30, 1e10)
 
     def __init__(self, weights: dict, x: np.ndarray):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -304,7 +303,6 @@ class GradientExplorer:
                 from rnn_forecast.style import reference_style
 
                 (self.references[cell],) = self.ax.semilogy([], [], **reference_style(cell))
-        self.ax.set_ylim(*self.YLIM)
         self.ax.set_xlim(0, self.x.shape[1] - 1)
         label_profile_axes(self.ax)
         self.ax.set_title("Gradient profiles at the sliders' settings (untrained cells, 32 units)")
@@ -337,6 +335,20 @@ class GradientExplorer:
             self.references[cell].set_data(np.arange(len(profile)), reference_line(profile, gate))
             self.references[cell].set_label(f"{gate:.2f}$^k$ (gate value $\\sigma$({signed(value)}))")
         self.ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
+        self._fit_axis()
+
+    def _fit_axis(self) -> None:
+        """The y axis from the decade below the lowest line to the decade above the highest.
+
+        Refitted at every redraw: a slider that makes a gradient explode or vanish further keeps it
+        in view, and the figure spends no decades on values that no line reaches.
+        """
+        drawn = [*self.lines.values(), *self.references.values()]
+        values = np.concatenate([np.asarray(line.get_ydata(), dtype="float64") for line in drawn])
+        values = values[np.isfinite(values) & (values > 0)]
+        if values.size:
+            low, high = np.log10(values.min()), np.log10(values.max())
+            self.ax.set_ylim(10.0 ** np.floor(low), 10.0 ** np.ceil(high))
 
     def sliders(self) -> dict:
         """One ipywidgets slider per cell, wired to :meth:`set` (nothing displayed yet)."""

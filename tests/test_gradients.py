@@ -175,6 +175,23 @@ def test_moving_a_slider_redraws_that_cells_profile(explorer):
     assert "0.95$^k$ (gate value $\\sigma$(+3.00))" in legend
 
 
+def test_the_axis_follows_the_lines_so_none_leaves_it_and_no_decade_stays_empty(explorer):
+    def drawn():
+        lines = [*explorer.lines.values(), *explorer.references.values()]
+        values = np.concatenate([np.asarray(line.get_ydata(), dtype=float) for line in lines])
+        return values[values > 0]
+
+    for setting in (2.5, 1.0, 0.25):  # exploding, the default, vanishing fast
+        explorer.set("SimpleRNN", setting)
+        low, high = explorer.ax.get_ylim()
+        values = drawn()
+        assert low <= values.min(), setting
+        assert values.max() <= high, setting
+        assert high < 10 * values.max(), setting  # no empty decade above the lines
+        assert low > values.min() / 10, setting  # ... nor below them
+    explorer.set("SimpleRNN", 1.0)
+
+
 def test_controls_redraw_and_say_what_to_do_without_a_kernel(explorer):
     redraws = []
     box = explorer.controls(on_change=lambda: redraws.append(explorer.values["GRU"]))
