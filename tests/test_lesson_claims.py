@@ -127,8 +127,34 @@ def test_lesson_1_clipping_at_1_throws_away_most_of_a_healthy_steps_progress(cli
     assert norm > 10  # the threshold 1 is far below the gradient's ordinary size
     for kind in ("clipnorm=1", "global_clipnorm=1"):
         _, _, step, _, _, clipped_after = clipping[1.0, kind]
-        assert step < 0.15 * full_step  # about a tenth of the step
+        assert step < 0.15 * full_step  # a small part of the step
         assert before - clipped_after < 0.2 * (before - after)  # most of the progress lost
+    text = printed(LESSON_1, "rng = np.random.default_rng(SEED)\nx_toy")
+    fractions = dict(re.findall(r"(clipnorm=1|global_clipnorm=1) ([0-9.]+)", text.splitlines()[-1]))
+    assert set(fractions) == {"clipnorm=1", "global_clipnorm=1"}
+    for kind, fraction in fractions.items():
+        assert float(fraction) == pytest.approx(clipping[1.0, kind][2] / full_step, abs=0.01), kind
+    assert float(fractions["clipnorm=1"]) > 1.5 * float(fractions["global_clipnorm=1"])  # 0.11 against 0.06
+
+
+# ---------------------------------------------------------------- lesson 2
+
+
+def test_lesson_2_the_lstm_keeps_and_writes_independently_though_rarely_and_the_gru_never():
+    text = printed("02_gated_cells.ipynb", "def previous_states(hidden):")
+    rows = {
+        cell: [float(value) for value in values]
+        for cell, *values in re.findall(
+            r"(LSTM|GRU): .*keep > 0.7 and write > 0.7 in (\d+)%, both < 0.3 in (\d+)%; "
+            r"max \|keep \+ write - 1\| = ([0-9.]+)",
+            text,
+        )
+    }
+    both_open, both_shut, off_line = rows["LSTM"]
+    assert 0 < both_open < 20  # the corners occur, but sparsely: "spread over the square", not "fill" it
+    assert 0 < both_shut < 20
+    assert off_line > 0.5
+    assert rows["GRU"] == [0, 0, 0]
 
 
 # ---------------------------------------------------------------- lesson 4: the memory-horizon file
@@ -160,6 +186,22 @@ def test_lesson_4_the_gru_learns_every_length_and_the_lstm_up_to_100_steps(horiz
         if steps <= 100:
             assert np.median(finals["LSTM", steps]) < baseline["recent marker"] / 10, steps
     assert (finals["LSTM", 200] > baselines[200]["recent marker"]).all()
+
+
+def test_lesson_4_the_baseline_of_always_answering_1_is_a_low_draw_on_the_test_sequences():
+    x_train, y_train, _, y_test = sequences(adding.STEPS)
+    squared = (y_test - 1.0) ** 2
+    standard_error = squared.std() / np.sqrt(len(squared))
+    assert 2 < (1 / 6 - squared.mean()) / standard_error < 3.5  # "2.6 standard errors below"
+    assert abs(adding.baselines(x_train, y_train)["mean"] - 1 / 6) < 0.001  # the 2,500 training sequences
+
+
+def test_lesson_4_at_10_steps_every_simple_rnn_seed_learns_and_at_200_every_lstm_seed_sits_at_the_mean(
+    horizon,
+):
+    _, finals, baselines = horizon
+    assert finals["SimpleRNN", 10].max() < baselines[10]["recent marker"] / 4  # the highest, 0.017
+    assert (np.abs(finals["LSTM", 200] / baselines[200]["mean"] - 1) < 0.03).all()
 
 
 def test_lesson_4_with_the_experiments_training_the_simple_rnn_learns_10_steps_and_not_25_or_more(horizon):
@@ -283,6 +325,29 @@ def test_lesson_4_clipping_does_not_rescue_the_simple_rnn_and_a_smaller_learning
             assert (finals_of(fast) > recent).all(), (steps, clip)  # 0.01: none learns, clipped or not
             assert (finals_of(slow) < recent).sum() >= (5 if steps == 25 else 4), (steps, clip)
             assert (finals_of(slow) > recent / 10).all(), (steps, clip)  # ... but none gets near the GRU
+
+
+def test_lesson_4_at_rate_0_001_the_simple_rnn_is_still_improving_when_training_stops(probes):
+    for run in find_runs(probes, probe="simple_rnn", learning_rate=1e-3):
+        median_curve = np.nanmedian(np.array(list(run["test_mse"].values()), dtype=float), axis=0)
+        assert np.argmin(median_curve) == len(median_curve) - 1, (run["steps"], run["clipnorm"])
+        assert median_curve[-1] < 0.8 * median_curve[-11], (run["steps"], run["clipnorm"])  # still falling
+
+
+def test_lesson_2_on_lesson_4s_task_both_cells_learn_every_length_and_the_gru_in_fewer_epochs(
+    probes, horizon
+):
+    """Lesson 2, section 6: "both cells learnt every length tried, and the GRU learnt each in fewer epochs"."""
+    results = horizon[0]
+    (longer,) = find_runs(probes, probe="lstm_epochs")
+    for entry in results["results"]:
+        recent = entry["baselines"]["recent marker"]
+        gru = [first_epoch_below(curve, recent / 10) for curve in entry["test_mse"]["GRU"].values()]
+        lstm_curves = longer["test_mse"] if entry["steps"] == longer["steps"] else entry["test_mse"]["LSTM"]
+        lstm = [first_epoch_below(curve, recent / 10) for curve in lstm_curves.values()]
+        assert None not in gru, entry["steps"]
+        assert None not in lstm, entry["steps"]
+        assert np.median(gru) < np.median(lstm), entry["steps"]  # fewer epochs, by the medians
 
 
 def test_lesson_4_with_more_epochs_every_lstm_seed_learns_200_steps(probes):
