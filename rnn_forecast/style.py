@@ -15,10 +15,12 @@ STYLES = {
     "GRU": {"color": "#0072B2", "linestyle": "--", "marker": "s"},
     "LSTM": {"color": "#009E73", "linestyle": "-.", "marker": "^"},
     "naive": {"color": "#555555", "linestyle": ":", "marker": "x"},
-    "drift": {"color": "#CC79A7", "linestyle": (0, (5, 2, 1, 2)), "marker": "+"},
+    # A filled plus: the thin "+" all but vanished at the size of an interval's centre.
+    "drift": {"color": "#CC79A7", "linestyle": (0, (5, 2, 1, 2)), "marker": "P"},
     # The linear autoregression on last month's return (lesson 3): like lesson 4's "recent
-    # marker", a baseline that remembers only the most recent thing, hence the same colour.
-    "autoregression": {"color": "#D55E00", "linestyle": (0, (3, 1, 1, 1)), "marker": "d"},
+    # marker", a baseline that remembers only the most recent thing, hence the same dark wine
+    # (the palette's vermillion read as a second orange beside the SimpleRNN).
+    "autoregression": {"color": "#882255", "linestyle": (0, (3, 1, 1, 1)), "marker": "d"},
     "truth": {"color": "black", "linestyle": "-", "marker": None},
     # Answers that need no model: the mean of the targets, and (adding problem, lesson 4)
     # remembering only the recent marked value; the highest training target (lesson 3). The
