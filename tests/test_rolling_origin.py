@@ -2,6 +2,7 @@
 
 import itertools
 import json
+from dataclasses import asdict
 
 import numpy as np
 import pytest
@@ -10,6 +11,8 @@ from rnn_forecast.comparison import autoregression_score, drift_score, naive_sco
 from rnn_forecast.metrics import mae, rmse
 from rnn_forecast.rolling_origin import (
     HISTORY,
+    RAW,
+    RAW_BUDGETS,
     RESULTS_PATH,
     SEEDS,
     SETTINGS,
@@ -108,15 +111,16 @@ def test_the_committed_results_are_complete_and_made_with_the_current_settings()
     assert settings["cells"] == ["SimpleRNN", "GRU", "LSTM"]
     assert (settings["history_windows"], settings["validation_windows"]) == (HISTORY, VALIDATION)
     assert [tuple(fold["test"]) for fold in settings["folds"]] == [fold.test for fold in rolling_folds()]
-    assert settings["training"] == {
-        name: {
-            "learning_rate": s.learning_rate,
-            "batch_size": s.batch_size,
-            "epochs": s.epochs,
-            "patience": s.patience,
-        }
-        for name, s in SETTINGS.items()
-    }
+    assert settings["training"] == {name: asdict(s) for name, s in SETTINGS.items()}
+    assert settings["raw_prices"] == asdict(RAW)
+    assert settings["raw_price_budgets"] == {name: asdict(s) for name, s in RAW_BUDGETS.items()}
+    # Trained apart from the rest (--raw-budgets): the file says when, where and how long.
+    assert results["raw_price_budgets_environment"]["seconds"] > 0
+    assert results["raw_price_budgets_environment"]["date"] >= results["environment"]["date"]
+    for answers in [results["raw_prices"], *results["raw_price_budgets"].values()]:
+        for cell in settings["cells"]:
+            assert len(answers[cell]["training_answers"]) == HISTORY
+            assert len(answers[cell]["test_answers"]) == 184
     for run in results["runs"]:
         epochs = settings["training"][run["setting"]]["epochs"]
         for cell in settings["cells"]:
@@ -187,3 +191,17 @@ def test_the_script_trains_fold_one_exactly_as_the_lessons_plain_keras_fit(tmp_p
         np.testing.assert_allclose(
             results["runs"][0]["models"][cell]["2"]["validation_mse"], history.history["val_loss"], rtol=1e-4
         )
+    # --raw-budgets adds the raw-price budgets to the file and leaves every model already in it alone.
+    before = json.loads(output.read_text())
+    main(["--raw-budgets", "--epochs", "2", "--output", str(output)])
+    after = load_results(output)
+    assert after["runs"] == before["runs"]
+    assert after["raw_prices"] == before["raw_prices"]
+    assert after["environment"] == before["environment"]
+    assert {name: s["epochs"] for name, s in after["settings"]["raw_price_budgets"].items()} == dict.fromkeys(
+        RAW_BUDGETS, 2
+    )
+    for cell in CELLS:
+        for answers in after["raw_price_budgets"].values():
+            assert len(answers[cell]["training_answers"]) == HISTORY
+            assert len(answers[cell]["test_answers"]) == 184
