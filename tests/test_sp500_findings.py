@@ -442,3 +442,5 @@ def test_the_gated_cells_learnt_mean_reversion_against_the_datas_momentum(measur
             for part in (slice(None), keep)
         )
         assert without < with_it, cell  # the one month pulls the slope towards zero
+        assert without < -0.03, cell  # "without it both medians are -0.04"
+    assert truth.mean() > 100 * np.mean(measured["baselines"]["drift"] / last - 1)  # the months rose faster
