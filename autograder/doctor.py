@@ -14,7 +14,8 @@ needing the ones before it:
 3. one student kernel starts in the sandbox with the course's configuration, imports what
    the sandbox shows it and reads ``data/``, and its audit trail flags nothing: what the
    sandbox shows on purpose is no attempt to leave it;
-4. one verifier starts in its sandbox, loads the checks and answers a request.
+4. one verifier starts in its sandbox, loads the checks and answers a request (when the
+   course's autograde pipeline uses it: ``TrustedExecute``).
 """
 
 from __future__ import annotations
@@ -48,16 +49,27 @@ class Finding:
 
 
 def probe_code() -> str:
-    """A cell that imports every module the sandbox shows the kernel and reads the data, as honest work does."""
-    modules = ["rnn_forecast"] + [
+    """A cell that reads, as an import does, every module the sandbox shows the kernel, and the
+    data through the course package: honest work, which must not be flagged."""
+    modules = [
         "autograder." + Path(relative).stem
         for relative in sandbox.KERNEL_SHOWS
-        if relative.startswith("autograder/")
-        and relative.endswith(".py")
-        and not relative.endswith("__init__.py")
+        if relative.startswith("autograder/") and relative.endswith(".py")
     ]
-    imports = "\n".join(f"import {module}" for module in modules)
-    return f"{imports}\nprint(len(rnn_forecast.load_monthly_series()), 'months read')\n"
+    return (
+        "import importlib.util\n"
+        "import rnn_forecast\n"
+        f"for name in {modules!r}:\n"
+        "    with open(importlib.util.find_spec(name).origin, 'rb') as module:\n"
+        "        module.read()\n"
+        "print(len(rnn_forecast.load_monthly_series()), 'months read')\n"
+    )
+
+
+def uses_verifier(config: Config) -> bool:
+    """Whether the course's autograde pipeline decides points with the verifier (TrustedExecute)."""
+    pipeline = config.get("Autograde", {}).get("autograde_preprocessors", [])
+    return any(str(step).endswith("TrustedExecute") for step in pipeline)
 
 
 def run_checks(config: Config, course: Path | None) -> Iterator[Finding]:
@@ -70,6 +82,9 @@ def run_checks(config: Config, course: Path | None) -> Iterator[Finding]:
         yield from found
         if not all(finding.passed for finding in found):
             return
+    if not uses_verifier(config):
+        yield _kernel_finding(config, course)
+        return
     # The verifier loads Keras for several seconds: it starts first and loads while the kernel runs.
     started = time.perf_counter()
     try:
