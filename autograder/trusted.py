@@ -234,7 +234,8 @@ class SandboxedExecute(Execute):
                 raise SystemExit(str(fault)) from None
             raise
         except (VerifierFailed, OSError) as error:
-            fault = GraderFault(f"the verifier could not run ({error})")
+            what = "the verifier could not run" if isinstance(error, VerifierFailed) else "the grader failed"
+            fault = GraderFault(f"{what} ({error})")
             self._not_graded(fault, resources)
             raise fault from None
         except Exception:

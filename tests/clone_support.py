@@ -62,21 +62,33 @@ def _runnable_by_everyone(path: Path) -> bool:
     return all(folder.stat().st_mode & stat.S_IXOTH for folder in resolved.parents)
 
 
-def python_for_everyone() -> Path | None:
-    """A Python 3.11 with venv support that an unprivileged user can run, or None."""
-    candidates = [
-        Path(sys.base_prefix) / "bin" / "python3.11",
-        Path("/usr/bin/python3.11"),
-        Path("/usr/local/bin/python3.11"),
-    ]
-    for candidate in candidates:
-        if _runnable_by_everyone(candidate):
-            has_venv = subprocess.run(
-                [str(candidate), "-c", "import ensurepip, venv"], capture_output=True, check=False
-            )
-            if has_venv.returncode == 0:
-                return candidate
-    return None
+def python_for_everyone(parent: Path) -> Path | None:
+    """The test runner's Python, where every user can run it: the installation itself when it is
+    open to all; otherwise (pyenv under /root) a copy of it under ``parent``, its binary's library
+    path made relative with ``patchelf`` (Debian package). None when neither can be had."""
+    base = Path(sys.base_prefix)
+    own = base / "bin" / f"python{sys.version_info.major}.{sys.version_info.minor}"
+    if _runnable_by_everyone(own):
+        return own
+    patchelf = shutil.which("patchelf")
+    if patchelf is None:
+        return None
+    copy = parent / "python"
+    library = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    (copy / "bin").mkdir(parents=True)
+    (copy / "lib").mkdir()
+    shutil.copy2(own, copy / "bin")
+    for shared_library in (base / "lib").glob("libpython*.so*"):
+        shutil.copy2(shared_library, copy / "lib", follow_symlinks=False)
+    # What a virtual environment does not need: installed packages, tests, caches, GUIs.
+    left_out = shutil.ignore_patterns(
+        "site-packages", "test", "__pycache__", "idlelib", "tkinter", "turtledemo"
+    )
+    shutil.copytree(base / "lib" / library, copy / "lib" / library, symlinks=True, ignore=left_out)
+    (copy / "lib" / library / "site-packages").mkdir()
+    _run([patchelf, "--set-rpath", "$ORIGIN/../lib", str(copy / "bin" / own.name)])
+    _run(["chmod", "-R", "a+rX", str(copy)])
+    return copy / "bin" / own.name
 
 
 @dataclass(frozen=True)
@@ -95,25 +107,42 @@ class ReadmeClone:
 
     parent: Path
     course: Path
-    python: Path
+    #: The Python of its .venv, or None when none could be found that every user can run.
+    python_for_everyone: Path | None
 
     @classmethod
     def create(cls) -> ReadmeClone:
         # Under /tmp itself, wherever TMPDIR points: a course cloned there is one of the layouts graded.
         parent = Path(tempfile.mkdtemp(prefix="gated-rnn-clone-", dir="/tmp"))
+        try:
+            return cls._set_up(parent)
+        except BaseException:
+            shutil.rmtree(parent, ignore_errors=True)
+            raise
+
+    @classmethod
+    def _set_up(cls, parent: Path) -> ReadmeClone:
         parent.chmod(0o755)  # an unprivileged user grades in it too
         course = parent / "course"
         _run(["git", "clone", "--quiet", "--shared", str(REPOSITORY_ROOT), str(course)])
         edits = _run(["git", "-C", str(REPOSITORY_ROOT), "stash", "create"]).stdout.strip()
         if edits:
             _run(["git", "-C", str(course), "checkout", "--quiet", "--detach", edits])
-        python = python_for_everyone() or Path(sys.base_prefix) / "bin" / "python3.11"
-        clone = cls(parent, course, python)
-        environment = clone.environment(clone.runner())
-        # pip's cache of the user running the tests (warm on CI after its own `make setup`).
-        environment["PIP_CACHE_DIR"] = str(Path(pwd.getpwuid(os.getuid()).pw_dir) / ".cache" / "pip")
+        shared = python_for_everyone(parent)
+        python = (
+            shared
+            or Path(sys.base_prefix) / "bin" / f"python{sys.version_info.major}.{sys.version_info.minor}"
+        )
+        # As the user running the tests would run it, with their own pip configuration and cache
+        # (index, mirrors, certificates: pip reads them from the environment and the home folder).
+        environment = {
+            **{name: value for name, value in os.environ.items() if name.startswith("PIP_")},
+            "PATH": SYSTEM_PATH,
+            "HOME": pwd.getpwuid(os.getuid()).pw_dir,
+            "LANG": "C.UTF-8",
+        }
         _run(["make", "setup", f"PYTHON={python}"], cwd=course, env=environment)
-        return clone
+        return cls(parent, course, shared)
 
     def remove(self) -> None:
         shutil.rmtree(self.parent, ignore_errors=True)
@@ -133,26 +162,36 @@ class ReadmeClone:
         return environment
 
     def start_class(self, students: dict[str, str], user: GradingUser | None = None) -> None:
-        """No grading state left from before; the assignment released (``make release``, as
-        ``user``); one submission per student of :mod:`autograder.sample_class`'s kinds."""
+        """No grading state left from before; the assignment released; one submission per
+        student of :mod:`autograder.sample_class`'s kinds.
+
+        The first class releases the assignment with ``make release``; later ones start from
+        the gradebook as that release left it (a course is released once, graded many times).
+        """
         for name in GRADING_STATE:
             path = self.course / name
             if path.is_dir():
                 shutil.rmtree(path)
-            else:
+            elif name != "exchange":
                 path.unlink(missing_ok=True)
-        if user is not None:
-            self.hand_over(user)
-        released = self.make("release", user=user)
-        assert released.returncode == 0, released.stdout[-3000:] + released.stderr[-3000:]
+        released = self.parent / "gradebook-as-released.db"
+        if released.is_file():
+            shutil.copy2(released, self.course / "gradebook.db")
+        else:
+            result = self.make("release")
+            assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+            shutil.copy2(self.course / "gradebook.db", released)
         for student, kind in students.items():
             make_submission(self.course, student, kind)
         if user is not None:
             self.hand_over(user)
 
     def hand_over(self, user: GradingUser) -> None:
-        """Make ``user`` the owner of the course folder, as when the instructor cloned it."""
-        _run(["chown", "-R", f"{user.uid}:{user.gid}", str(self.course), str(user.home)])
+        """Make ``user`` the owner of the course folder, as when the instructor cloned it; its
+        environment (.venv) stays the test runner's, which every user may read and run."""
+        owned = [self.course, user.home, *(path for path in self.course.iterdir() if path.name != ".venv")]
+        _run(["chown", f"{user.uid}:{user.gid}", str(self.course)])
+        _run(["chown", "-R", f"{user.uid}:{user.gid}", *map(str, owned[1:])])
 
     def make(
         self,

@@ -5,8 +5,9 @@ A class of one honest student, one untouched release and one student per kind of
 nbgrader) and by ``make grade``, in the layout an instructor has: a fresh clone of this
 checkout under /tmp set up by the README's own commands, ``.venv`` inside the course
 folder (the ``readme_clone`` fixture, shared with ``tests/test_where_grading_runs.py``).
-So the honest reference scores 16 and the blank release 0, neither flagged, in a course
-cloned under /tmp, by both commands. Then:
+It grades with ``TMPDIR`` pointing at another folder, as Slurm sets it for every job. So the
+honest reference scores 16 and the blank release 0, neither flagged, in a course cloned
+under /tmp with TMPDIR elsewhere, by both commands. Then:
 
 - each submission scores exactly what its honest work earns (0 where it did none), and
   the honest students keep their scores;
@@ -141,12 +142,13 @@ class Graded:
         hand_in(self.course, self.listener.port, {**HONEST, **HOSTILE})
         self.course_before = course_files_digest(self.course)
         self.checks_before = support.tree_digest(self.course / "autograder")
+        tmpdir = clone.parent / "job" / "tmp"  # TMPDIR elsewhere, as a batch system sets it
+        tmpdir.mkdir(parents=True, exist_ok=True)
         if how == "make autograde":
-            self.result = clone.make("autograde")
+            self.result = clone.make("autograde", tmpdir=tmpdir)
         else:
-            self.result = clone.make(
-                "grade", f"GRADE_FLAGS=--workers 2 --cell-timeout {support.TEST_TIMEOUT}"
-            )
+            flags = f"GRADE_FLAGS=--workers 2 --cell-timeout {support.TEST_TIMEOUT}"
+            self.result = clone.make("grade", flags, tmpdir=tmpdir)
         self.listener.close()
         self.scores = support.read_scores(self.course)
         self.flagged = flagged_notebooks(self.course)

@@ -1,18 +1,20 @@
 """Grading where instructors run it, in the layout the README gives them, and where it cannot run.
 
-Every test here grades in a fresh clone of this checkout set up by the README's own
-commands, so ``.venv`` is inside the course folder (the ``readme_clone`` fixture, shared
-with ``tests/test_hostile_submissions.py``, which grades its class in that clone under
-/tmp with both commands). Here the honest reference and a blank notebook are graded
+Every test here grades in a fresh clone of this checkout under /tmp, set up by the README's
+own commands, so ``.venv`` is inside the course folder (the ``readme_clone`` fixture). The
+layouts that broke grading (issue 16) are each graded with ``make autograde`` and ``make
+grade``, honest reference 16 and blank notebook 0, neither flagged:
 
-- with ``TMPDIR`` pointing at another folder, as Slurm and other batch systems set it;
-- as an unprivileged user (made with ``useradd`` when the tests run as root, as on CI);
+- the clone under /tmp, ``TMPDIR`` unset, as an unprivileged user (made with ``useradd``
+  when the tests run as root, as on CI): here;
+- the clone under /tmp, with ``TMPDIR`` pointing at another folder as Slurm sets it, as
+  root: ``tests/test_hostile_submissions.py``, whose class holds the honest reference and
+  a blank notebook beside the attackers, graded in the same clone.
 
-each with ``make autograde`` and ``make grade``: 16 and 0, neither flagged. Then what an
-instructor meets where grading cannot run: a bubblewrap that cannot start, a verifier that
-cannot start, another clone's environment. The preflight stops both commands before the
-first student, with the cause and what to do; no student gets a score or a gradebook row.
-``make doctor`` prints every check.
+Then what an instructor meets where grading cannot run: a bubblewrap that cannot start, a
+verifier that cannot start, another clone's environment. The preflight stops both commands
+before the first student, with the cause and what to do; no student gets a score or a
+gradebook row. ``make doctor`` prints every check.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from nbgrader.api import Gradebook
 
 from autograder.sample_class import make_submission
 from autograder.sandbox import sandbox_problem
+from rnn_forecast.paths import REPOSITORY_ROOT
 
 pytestmark = [
     pytest.mark.slow,
@@ -58,19 +61,10 @@ def said(result: subprocess.CompletedProcess) -> str:
 
 @pytest.fixture(scope="module")
 def grading_user(readme_clone):
+    if readme_clone.python_for_everyone is None:
+        pytest.skip("no Python that an unprivileged user can run: install patchelf (Debian package)")
     with unprivileged_user(readme_clone.parent) as user:
         yield user
-
-
-@pytest.mark.parametrize("command", COMMANDS)
-def test_with_tmpdir_elsewhere_honest_16_blank_0_neither_flagged(readme_clone, command):
-    tmpdir = readme_clone.parent / "job" / "tmp"  # as Slurm sets TMPDIR per job
-    tmpdir.mkdir(parents=True, exist_ok=True)
-    readme_clone.start_class(CLASS)
-    result = readme_clone.make(*COMMANDS[command], tmpdir=tmpdir)
-    assert result.returncode == 0, said(result)[-5000:]
-    assert readme_clone.scores() == HONEST, said(result)[-5000:]
-    assert flagged(readme_clone.course) == set()
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -115,19 +109,21 @@ def assert_stopped_before_the_first_student(readme_clone, result, cause: str) ->
         assert gradebook.students == []
 
 
-@pytest.mark.parametrize("command", COMMANDS)
-def test_a_sandbox_that_cannot_start_stops_grading_before_the_first_student(readme_clone, tmp_path, command):
+def test_a_sandbox_that_cannot_start_stops_grading_before_the_first_student(readme_clone, tmp_path):
     readme_clone.start_class(CLASS)
-    result = readme_clone.make(*COMMANDS[command], path=fake_bwrap(tmp_path, None))
-    assert_stopped_before_the_first_student(readme_clone, result, "No permissions to create a new namespace")
+    for command in COMMANDS.values():
+        result = readme_clone.make(*command, path=fake_bwrap(tmp_path, None))
+        assert_stopped_before_the_first_student(
+            readme_clone, result, "No permissions to create a new namespace"
+        )
 
 
-@pytest.mark.parametrize("command", COMMANDS)
-def test_a_verifier_that_cannot_start_stops_grading_before_the_first_student(readme_clone, tmp_path, command):
+def test_a_verifier_that_cannot_start_stops_grading_before_the_first_student(readme_clone, tmp_path):
     readme_clone.start_class(CLASS)
-    result = readme_clone.make(*COMMANDS[command], path=fake_bwrap(tmp_path, "autograder.verifier"))
-    assert_stopped_before_the_first_student(readme_clone, result, "verifier")
-    assert "No permissions to create a new namespace" in said(result)
+    for command in COMMANDS.values():
+        result = readme_clone.make(*command, path=fake_bwrap(tmp_path, "autograder.verifier"))
+        assert_stopped_before_the_first_student(readme_clone, result, "verifier")
+        assert "No permissions to create a new namespace" in said(result)
 
 
 def test_make_doctor_prints_what_it_checked(readme_clone, tmp_path):
@@ -146,7 +142,7 @@ def test_a_second_clone_graded_with_the_first_clones_environment_is_refused_in_o
     """One .venv (an editable install of the first clone), grading in another clone: the kernel would
     import the first clone's package, so grading refuses up front and names it."""
     second = readme_clone.parent / "second"
-    subprocess.run(["git", "clone", "--quiet", str(readme_clone.course), str(second)], check=True)
+    subprocess.run(["git", "clone", "--quiet", "--shared", str(REPOSITORY_ROOT), str(second)], check=True)
     nbgrader = readme_clone.course / ".venv" / "bin" / "nbgrader"
     environment = readme_clone.environment(readme_clone.runner())
     environment["PATH"] = f"{nbgrader.parent}:{SYSTEM_PATH}"
