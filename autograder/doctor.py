@@ -172,8 +172,9 @@ def _verifier_finding(verifier: Verifier, started: float) -> Finding:
     )
 
 
-#: What to do after a failed check whose message does not say it already.
+#: What to do after a failed check whose message does not say it all.
 FIXES = {
+    "bubblewrap": f" {sandbox.OPT_OUT}",
     "student kernel": " Check bubblewrap and the course's environment here (`make doctor` shows each check).",
     "verifier": " Check the course's environment here (`make setup`; `make doctor` shows each check).",
 }

@@ -365,8 +365,19 @@ def bwrap_prefix(
         parent = _through_links(Path(folder).parent, linked)
         args += ["--dir", str(inside), "--symlink", os.path.relpath(inside, parent), folder]
         linked[Path(folder)] = inside
+    # A course folder inside a writable folder (a clone under /tmp) would hold what is shown of
+    # it in writable folders of its own: it gets a read-only filesystem of its own instead.
+    sealed = [
+        folder
+        for folder in dict.fromkeys([*view.hidden, REPOSITORY_ROOT])
+        if _through_links(folder, linked) != folder and any(folder in path.parents for path in view.readonly)
+    ]
+    for folder in sealed:
+        args += ["--size", str(MIB), "--tmpfs", str(folder)]
     for path in view.readonly:
         args += ["--ro-bind", str(path), str(path)]
+    for folder in sealed:
+        args += ["--remount-ro", str(folder)]
     for name in ("bin", "lib", "lib64", "sbin"):
         top = Path("/") / name
         if top.is_symlink():  # merged /usr: /bin -> usr/bin

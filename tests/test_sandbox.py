@@ -54,6 +54,29 @@ def test_a_course_folder_outside_the_view_does_not_exist_inside(tmp_path):
 
 
 @needs_bwrap
+def test_a_course_under_tmp_is_read_only_around_what_the_sandbox_shows_of_it(tmp_path):
+    """The README's layout cloned under /tmp: the course folder holds .venv, which the kernel sees."""
+    course = tmp_path / "course"
+    (course / ".venv").mkdir(parents=True)
+    (course / ".venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    view = sandbox.SandboxView((*sandbox.SandboxView.for_kernel().readonly, course / ".venv"), (course,))
+    code = (
+        f"import os\nprint(open({str(course / '.venv' / 'pyvenv.cfg')!r}).read().strip())\n"
+        f"for path in ({str(course / 'nbgrader_config.py')!r}, {str(course / '.venv' / 'new')!r}):\n"
+        "    try:\n        open(path, 'w')\n        print('wrote', path)\n"
+        "    except OSError as e:\n        print(e.errno)\n"
+    )
+    command = [
+        *sandbox.bwrap_prefix(view, sandbox.Space(sandbox.MIB, ("/tmp",)), environment={}, workdir="/tmp"),
+        sys.executable,
+        "-c",
+        code,
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert result.stdout.split() == ["home", "=", "/usr/bin", "30", "30"], result.stdout + result.stderr
+
+
+@needs_bwrap
 def test_the_package_and_data_are_read_only_and_the_work_folder_is_writable(tmp_path):
     code = (
         "import rnn_forecast, pathlib\n"

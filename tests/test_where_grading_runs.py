@@ -147,7 +147,7 @@ def test_a_second_clone_graded_with_the_first_clones_environment_is_refused_in_o
     environment = readme_clone.environment(readme_clone.runner())
     environment["PATH"] = f"{nbgrader.parent}:{SYSTEM_PATH}"
     released = subprocess.run(
-        [str(nbgrader), "generate_assignment", ASSIGNMENT],
+        [str(nbgrader), "generate_assignment", ASSIGNMENT, "--force"],
         cwd=second,
         env=environment,
         capture_output=True,
@@ -167,6 +167,6 @@ def test_a_second_clone_graded_with_the_first_clones_environment_is_refused_in_o
             f"would import the course package `autograder` from {readme_clone.course / 'autograder'}"
             in said(result)
         ), said(result)[-3000:]
-    assert not (second / "autograded" / "ana").exists()
+    assert not (second / "autograded" / "ana" / ASSIGNMENT).exists()
     with Gradebook(f"sqlite:///{second / 'gradebook.db'}") as gradebook:
         assert gradebook.assignment_submissions(ASSIGNMENT) == []
