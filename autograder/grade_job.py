@@ -20,6 +20,9 @@ nbgrader finishes, so cells that passed before keep their points; a kernel that 
 interrupts is killed), memory (a data-size limit the kernel inherits, so the allocating cell
 raises ``MemoryError``), the kernel's disk, and death with the process that started it. A
 job refuses to grade on a machine whose course environment differs from the instructor's.
+A fault of the grading machinery (reported by the preprocessors, :mod:`autograder.trusted`)
+is the outcome :data:`NOT_GRADED`: the job hands back no rows and no notebooks, and is tried
+once more first.
 """
 
 from __future__ import annotations

@@ -553,12 +553,13 @@ class _KernelChannels:
                 continue
         return None
 
-    def output_text(self) -> str:
-        return self.output.text(wait=1.0) if self.output is not None else ""
-
     def close(self) -> None:
         self.audit.close()
         os.close(self.status_read)
+        if self.output is None:  # never launched: the sandbox's ends are still here
+            self.kernel_end.close()
+            for descriptor in (self.status_write, self.output_write, self.output_read):
+                os.close(descriptor)
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -584,7 +585,9 @@ class SandboxedKernelManager(AsyncKernelManager):
     audit_protected = List(Unicode(), help="Folders whose access the audit hook reports.").tag(config=True)
 
     _channels: _KernelChannels | None = None
+    # What the last kernel sent and printed stays readable after it ended and its channels closed.
     _audit: AuditRecords | None = None
+    _output: OutputTail | None = None
     _sandbox_pid: int | None = None
 
     def _transport_default(self):
@@ -643,7 +646,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         kw.update(pass_fds=channels.child_fds, stdout=channels.output_write, stderr=channels.output_write)
         await super()._async_launch_kernel(kernel_cmd, **kw)
         channels.launched()
-        self._audit = channels.audit
+        self._audit, self._output = channels.audit, channels.output
         bubblewrap = self.provisioner.process
         deadline = time.monotonic() + self.start_timeout
         # The kernel's audit hook says "audit started" once Python runs in the sandbox with the
@@ -652,13 +655,13 @@ class SandboxedKernelManager(AsyncKernelManager):
             if bubblewrap.poll() is not None:
                 raise SandboxUnavailable(
                     f"the sandbox ended before the kernel started (exit status {bubblewrap.returncode}): "
-                    f"{channels.output_text() or 'it printed nothing'}"
+                    f"{self.sandbox_output() or 'it printed nothing'}"
                 )
             if time.monotonic() > deadline:
                 bubblewrap.kill()
                 raise SandboxUnavailable(
                     f"the sandboxed kernel did not start within {self.start_timeout:g} s "
-                    f"({channels.output_text() or 'it printed nothing'}); on a very busy machine raise "
+                    f"({self.sandbox_output() or 'it printed nothing'}); on a very busy machine raise "
                     "--SandboxedKernelManager.start_timeout"
                 )
             await asyncio.sleep(0.02)
@@ -671,7 +674,7 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     def sandbox_output(self) -> str:
         """The last of what bubblewrap and the kernel printed (for a sandbox or kernel that died)."""
-        return self._channels.output_text() if self._channels is not None else ""
+        return self._output.text(wait=1.0) if self._output is not None else ""
 
     def audit_records(self) -> list[str]:
         """The kernel's audit trail so far (:class:`AuditRecords`); empty before it started."""

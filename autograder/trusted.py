@@ -69,7 +69,7 @@ class GraderFault(RuntimeError):
     """
 
     def __init__(self, what: str, todo: str = CHECK_THE_GRADER, machine: bool = False):
-        super().__init__(f"{what}; {todo}")
+        super().__init__(f"{what}; {todo}" if todo else what)
         self.machine = machine
 
 
