@@ -18,7 +18,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup setup-dev sandbox run test test-fast lint format lab lab-instructor screenshots bench memory-horizon constraints clean
+.PHONY: setup setup-dev sandbox run test test-fast lint format lab lab-instructor screenshots bench memory-horizon horizon-probes rolling-origin constraints clean
 
 setup: $(INSTALLED)
 	@command -v bwrap >/dev/null || $(MAKE) --no-print-directory sandbox
@@ -94,12 +94,24 @@ bench: setup
 	$(BIN)/python benchmarks/models.py
 	$(BIN)/python benchmarks/notebooks.py
 	$(BIN)/python benchmarks/grading.py
+	$(BIN)/python benchmarks/outputs.py
+	$(BIN)/python benchmarks/autograde_per_student.py
 	$(BIN)/python benchmarks/class_grading.py
 
 # Lesson 4's memory horizon: the adding problem at several lengths, 3 cells, 5 seeds (about 25
 # minutes on 2 cores). Rewrites results/memory_horizon.json and the models lesson 4 opens.
 memory-horizon: setup
 	$(BIN)/python -m rnn_forecast.memory_horizon
+
+# Lesson 3's rolling-origin evaluation: 3 cells x 5 seeds x 5 test blocks x 4 training settings,
+# early stopping on validation windows (20-40 minutes on 2 cores). Rewrites results/rolling_origin.json.
+rolling-origin: setup
+	$(BIN)/python -m rnn_forecast.rolling_origin
+
+# Lesson 4's probes of that horizon: the same task with more epochs, other learning rates and
+# clipping (about an hour on 2 busy cores). Rewrites results/horizon_probes.json.
+horizon-probes: setup
+	$(BIN)/python -m rnn_forecast.horizon_probes
 
 # Instructor commands (README, "The assignment loop" and "For instructors"). The repository
 # root is the nbgrader course directory (nbgrader_config.py); student work stays out of git.
@@ -132,8 +144,10 @@ gradebook: setup
 	@$(NBGRADER) db assignment list 2>/dev/null | grep -q '^$(ASSIGNMENT) ' \
 		|| $(NBGRADER) generate_assignment $(ASSIGNMENT) --force
 
+# nbgrader's own autograde, one student at a time, on a copy of each submission read without
+# following links (autograder/checked.py): a broken submission stops only itself.
 autograde: gradebook preflight
-	$(NBGRADER) autograde $(ASSIGNMENT) $(if $(FORCE),--force)
+	$(BIN)/python -m autograder.checked autograde $(ASSIGNMENT) $(if $(FORCE),--force)
 
 # Before any student is graded, one sandboxed student kernel and one verifier start here
 # with the course's configuration; if either cannot, grading stops with the cause and what
@@ -150,8 +164,9 @@ doctor: setup
 grade: gradebook
 	$(BIN)/python -m autograder.grade_class $(ASSIGNMENT) $(GRADE_FLAGS)
 
+# nbgrader's generate_feedback on the autograded notebooks alone (autograder/checked.py).
 feedback: setup
-	$(NBGRADER) generate_feedback $(ASSIGNMENT) $(if $(FORCE),--force)
+	$(BIN)/python -m autograder.checked feedback $(ASSIGNMENT) $(if $(FORCE),--force)
 
 release-feedback: setup
 	$(NBGRADER) release_feedback $(ASSIGNMENT)

@@ -151,6 +151,9 @@ class JobResult:
     flags: list[str] = field(default_factory=list)
     #: Not graded: what broke and what to do.
     reason: str = ""
+    #: Files of the submission not graded for what they are, and why (autograder.intake); the
+    #: refused links and special files are among the flags.
+    refused: list[str] = field(default_factory=list)
     log: str = ""
     #: autograded/STUDENT/ASSIGNMENT/...: path relative to the course -> content; None if nbgrader never ran.
     autograded: dict[str, bytes] | None = None

@@ -11,6 +11,7 @@ import sys
 import time
 
 from autograder.grade_job import GRADED, NOT_GRADED, JobResult
+from autograder.intake import LEFT_OUT_HEADING
 
 
 def describe(job: JobResult) -> str:
@@ -85,4 +86,7 @@ def summary_table(jobs: list[JobResult]) -> str:
             "Not graded, because the grader failed (no score was written; fix it, then grade them again):",
         ]
         rows += not_graded
+    left_out = [f"  {j.student}, {line}" for j in jobs for line in j.refused]
+    if left_out:
+        rows += ["", LEFT_OUT_HEADING, *left_out]
     return "\n".join([header, *rows])

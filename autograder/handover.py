@@ -5,7 +5,8 @@ the values a test cell checks. :func:`hand_over` runs in the kernel and publishe
 one Jupyter display message of type :data:`MIME`:
 
 - a Keras model as its native ``.keras`` file (configuration and weights; the verifier
-  loads it with ``safe_mode``), base64-encoded;
+  loads it with ``safe_mode``), base64-encoded, with the record of its training by the
+  course's ``fit`` if it has one (:mod:`rnn_forecast.training_record`, plain arrays);
 - numbers, strings, booleans, ``None`` and lists, tuples, sets and dicts of them, as
   tagged JSON (so a set stays a set and a NumPy integer an integer);
 - anything else as its type name and a short ``repr``, which is all a check needs to say
@@ -19,6 +20,7 @@ that publishes something else only hands over a wrong answer.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import sys
 import tempfile
@@ -68,7 +70,16 @@ def _encode_model(model) -> dict:
             }
     if len(data) > MAX_MODEL_BYTES:
         return {"type": "unsaved_model", "class": type(model).__name__, "error": "larger than 64 MiB"}
-    return {"type": "keras", "class": type(model).__name__, "data": base64.b64encode(data).decode("ascii")}
+    encoded = {"type": "keras", "class": type(model).__name__, "data": base64.b64encode(data).decode("ascii")}
+    # Only a kernel that has a Keras model gets here, so TensorFlow is loaded already.
+    from rnn_forecast.training_record import record_of
+
+    record = record_of(model)
+    if record is not None:
+        # A record that cannot be written is a model without one: the training check says so.
+        with contextlib.suppress(Exception):
+            encoded["training"] = base64.b64encode(record.to_bytes()).decode("ascii")
+    return encoded
 
 
 def encode(value, depth: int = 0) -> dict:
@@ -165,7 +176,9 @@ def decode(tagged, depth: int = 0):
             data = base64.b64decode(tagged["data"], validate=True)
             if len(data) > MAX_MODEL_BYTES:
                 raise HandoverError("the model file is larger than 64 MiB")
-            return KerasFile(data, str(tagged.get("class", "Model")))
+            training = tagged.get("training")
+            record = base64.b64decode(training, validate=True) if isinstance(training, str) else None
+            return KerasFile(data, str(tagged.get("class", "Model")), record)
         if kind == "unsaved_model":
             return foreign(
                 str(tagged.get("class", "Model")),
@@ -179,8 +192,10 @@ def decode(tagged, depth: int = 0):
 
 
 class KerasFile:
-    """A handed-over ``.keras`` file, not yet loaded (the verifier loads it with care)."""
+    """A handed-over ``.keras`` file, not yet loaded (the verifier loads it with care), and the
+    bytes of its training record, if it came with one."""
 
-    def __init__(self, data: bytes, class_name: str):
+    def __init__(self, data: bytes, class_name: str, training: bytes | None = None):
         self.data = data
         self.class_name = class_name
+        self.training = training

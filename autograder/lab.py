@@ -10,7 +10,9 @@ exchange. It opens on the start page.
 
 ``make lab-instructor`` (``python -m autograder.lab instructor``) serves the repository root,
 which is the nbgrader course directory, with Formgrader and Create Assignment and without
-the student's assignment list, and opens on Formgrader.
+the student's assignment list, and opens on Formgrader. Its Formgrader is nbgrader's
+behind a Content-Security-Policy (:mod:`autograder.safe_formgrader`), so that nothing a
+student's code displayed runs in the instructor's browser.
 
 The course id, the exchange folder and the cell timeout are read from the course's
 ``nbgrader_config.py``, so both views and nbgrader's own commands agree on them. Set
@@ -72,6 +74,10 @@ NBGRADER_LAB_PLUGINS = (
     "validate-assignment",
 )
 NBGRADER_SERVER_EXTENSIONS = ("assignment_list", "course_list", "formgrader", "validate_assignment")
+#: The instructor's Formgrader is nbgrader's behind a Content-Security-Policy, with submissions
+#: cleaned before they are rendered: a student's output never runs as the instructor. It
+#: replaces nbgrader's own formgrader server extension (README, "What grading protects against").
+SAFE_FORMGRADER = "autograder.safe_formgrader"
 VIEWS = {
     "student": {
         "lab": {"menu", "assignment-list", "validate-assignment"},
@@ -79,7 +85,7 @@ VIEWS = {
     },
     "instructor": {
         "lab": {"menu", "formgrader", "create-assignment", "validate-assignment"},
-        "server": {"formgrader", "validate_assignment"},
+        "server": {"validate_assignment", SAFE_FORMGRADER},
     },
 }
 
@@ -258,17 +264,11 @@ def write_view_config(config_dir: Path, view: str) -> None:
     folder of the view's own. User settings the student may have changed are kept.
     """
     keep = VIEWS[view]
-    _write_json(
-        config_dir / "jupyter_server_config.json",
-        {
-            "ServerApp": {
-                "jpserver_extensions": {
-                    f"nbgrader.server_extensions.{name}": name in keep["server"]
-                    for name in NBGRADER_SERVER_EXTENSIONS
-                }
-            }
-        },
-    )
+    extensions = {
+        f"nbgrader.server_extensions.{name}": name in keep["server"] for name in NBGRADER_SERVER_EXTENSIONS
+    }
+    extensions[SAFE_FORMGRADER] = SAFE_FORMGRADER in keep["server"]
+    _write_json(config_dir / "jupyter_server_config.json", {"ServerApp": {"jpserver_extensions": extensions}})
     _write_json(
         config_dir / "labconfig" / "page_config.json",
         {

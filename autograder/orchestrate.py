@@ -8,9 +8,13 @@
 2. Builds the release once (:class:`autograder.grade_job.Release`): the configuration,
    the assignment's non-notebook source files, the course environment's fingerprint and,
    with SQLite, a gradebook holding only the assignment's definition.
-3. Makes one job per student: the submission's files and, with SQLite, the student's rows
-   as they are now (manual grades, extensions and flags survive a regrade, as they do
-   under plain ``nbgrader autograde``).
+3. Makes one job per student: the submission's files, read without following links and
+   checked (:mod:`autograder.intake`: links and special files are refused and flag the
+   student, notebooks nbgrader cannot grade are left out and score 0), and, with SQLite,
+   the student's rows as they are now (manual grades, extensions and flags survive a
+   regrade, as they do under plain ``nbgrader autograde``). A submission with no notebook
+   left to grade scores 0 without a job; a folder whose name cannot be a student id is
+   reported and not graded.
 4. Runs the jobs on a pool on this machine, or on a Dask cluster (:mod:`autograder.executors`).
 5. Stores each result as it arrives: ``autograded/STUDENT/ASSIGNMENT/`` becomes the job's,
    the log goes to ``.grade_class/ASSIGNMENT/STUDENT.log`` and, with SQLite, the student's
@@ -39,6 +43,7 @@ from traitlets.config import Config, PyFileConfigLoader
 
 from autograder.executors import DaskCluster, LocalPool
 from autograder.grade_job import (
+    GRADED,
     NBGRADER_RAN,
     NOT_GRADED,
     JobResult,
@@ -49,10 +54,21 @@ from autograder.grade_job import (
 )
 from autograder.gradebook_rows import assignment_gradebook, read_rows, restore_rows, write_rows
 from autograder.grading_report import Progress
+from autograder.intake import (
+    Intake,
+    Rules,
+    class_folders,
+    flag_submission,
+    read_for_grading,
+    score_nothing_submitted,
+    shown,
+)
 from autograder.trusted import UNSAFE_WARNING
 
 #: Settings a job makes its own: its scratch folder is the course root, and it picks the gradebook.
 JOB_SETTINGS = ("CourseDirectory.root", "CourseDirectory.db_url")
+#: Outcome of a folder in submitted/ whose name cannot be a student id: nothing graded or recorded.
+REFUSED = "refused"
 
 
 def grade_class(
@@ -81,7 +97,9 @@ def _grade(course: Path, assignment: str, executor, limits: Limits, students, st
     config, coursedir = read_course_config(course)
     on_sqlite = make_url(coursedir.db_url).get_backend_name() == "sqlite"
     with open_gradebook(coursedir, assignment) as gradebook:
-        chosen = choose_students(course, assignment, students)
+        chosen, unusable = choose_students(course, assignment, students)
+        rules = Rules.of(coursedir)
+        intakes = {student: read_for_grading(course, assignment, student, rules) for student in chosen}
         release = Release(
             assignment=assignment,
             config=job_settings(config),
@@ -97,10 +115,11 @@ def _grade(course: Path, assignment: str, executor, limits: Limits, students, st
         specs = [
             JobSpec(
                 student,
-                submission_files(course, assignment, student),
+                submission_files(assignment, student, intakes[student]),
                 read_rows(gradebook, assignment, student) if on_sqlite else None,
             )
             for student in chosen
+            if intakes[student].notebooks()
         ]
         # A server gradebook is written by the jobs as they go: what a job that was not graded
         # wrote there is replaced by what was there before it.
@@ -110,18 +129,39 @@ def _grade(course: Path, assignment: str, executor, limits: Limits, students, st
         logs = course / ".grade_class" / assignment
         logs.mkdir(parents=True, exist_ok=True)
         max_score = float(gradebook.find_assignment(assignment).max_score)
-        progress = Progress(len(specs), stream)
-        results = []
+        progress = Progress(len(chosen) + len(unusable), stream)
+        results = [
+            JobResult(shown(name), REFUSED, max_score=max_score, log=why, refused=[why])
+            for name, why in unusable.items()
+        ]
+        for student in chosen:
+            if not intakes[student].notebooks():
+                score_nothing_submitted(gradebook, assignment, student)
+                results.append(JobResult(student, GRADED, max_score=max_score, log="No notebook to grade."))
+        for result in results:
+            if result.student in intakes:
+                take_intake(result, intakes[result.student], gradebook, assignment)
+            progress.update(result)
         for result in executor.run(specs, release):
             store(course, assignment, result, gradebook if on_sqlite else None, logs)
             if result.outcome == NOT_GRADED and not on_sqlite:
                 gradebook.db.rollback()  # see what the job wrote, not this session's earlier reads
                 restore_rows(gradebook, assignment, result.student, before[result.student])
             result.max_score = result.max_score or max_score
+            take_intake(result, intakes[result.student], gradebook, assignment)
             progress.update(result)
             results.append(result)
         progress.close()
     return sorted(results, key=lambda result: result.student)
+
+
+def take_intake(result: JobResult, intake: Intake, gradebook: Gradebook, assignment: str) -> None:
+    """Add to ``result`` what was refused of the submission; flag the student in the gradebook
+    for links and special files, once nbgrader has recorded the submission."""
+    result.flags[:0] = intake.flags()
+    result.refused = intake.left_out()
+    if intake.flagged and result.outcome in NBGRADER_RAN:
+        flag_submission(gradebook, assignment, result.student)
 
 
 def read_course_config(course: Path) -> tuple[Config, CourseDirectory]:
@@ -192,33 +232,28 @@ def open_gradebook(coursedir: CourseDirectory, assignment: str) -> Gradebook:
     return gradebook
 
 
-def submitted_students(course: Path, assignment: str) -> list[str]:
-    """Students with a folder ``submitted/STUDENT/ASSIGNMENT``, sorted."""
-    submitted = course / "submitted"
-    if not submitted.is_dir():
-        return []
-    return sorted(p.parent.name for p in submitted.glob(f"*/{assignment}") if p.is_dir())
-
-
-def choose_students(course: Path, assignment: str, students: list[str] | None) -> list[str]:
-    available = submitted_students(course, assignment)
+def choose_students(
+    course: Path, assignment: str, students: list[str] | None
+) -> tuple[list[str], dict[str, str]]:
+    """The students to grade, and the folders in submitted/ that cannot be graded -> why."""
+    available, unusable = class_folders(course / "submitted", assignment)
     if not students:
-        return available
-    missing = sorted(set(students) - set(available))
+        return available, unusable
+    missing = sorted(set(students) - set(available) - set(unusable))
     if missing:
         raise SystemExit(
             f"no submission of {assignment} for {', '.join(missing)} under {course / 'submitted'}"
         )
-    return [s for s in available if s in students]
+    return [s for s in available if s in students], {n: why for n, why in unusable.items() if n in students}
 
 
 def _files(course: Path, paths) -> dict[str, bytes]:
     return {str(Path(path).relative_to(course)): Path(path).read_bytes() for path in paths}
 
 
-def submission_files(course: Path, assignment: str, student: str) -> dict[str, bytes]:
-    folder = course / "submitted" / student / assignment
-    return _files(course, (path for path in sorted(folder.rglob("*")) if path.is_file()))
+def submission_files(assignment: str, student: str, intake: Intake) -> dict[str, bytes]:
+    """A job's copy of the submission: what the intake read, relative to the course."""
+    return {f"submitted/{student}/{assignment}/{path}": content for path, content in intake.files.items()}
 
 
 def source_files(course: Path, coursedir: CourseDirectory, assignment: str) -> dict[str, bytes]:

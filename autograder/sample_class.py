@@ -102,6 +102,10 @@ SUBMISSION_KINDS = {
         "a wrong LSTM gate set, and the test cell below it edited to `pass`",
         {"ex1_lstm_test"},
     ),
+    "functional_api": (
+        "the solutions with each model built by Keras's functional API, `keras.Model(inputs, outputs)`",
+        set(),
+    ),
 }
 
 #: Solution-cell edits per faulty kind: grade_id -> [(old, new), ...] applied to the
@@ -130,6 +134,29 @@ _EDITS = {
     "infinite_loop": {
         "ex2_build_answer": [
             ("set_seed(0)", "set_seed(0)\nwhile True:  # a training loop that never ends\n    pass")
+        ],
+    },
+    "functional_api": {
+        "ex2_build_answer": [
+            (
+                "model = build_model(keras.layers.GRU(8))",
+                "inputs = keras.Input((12, 1))\n"
+                "hidden = keras.layers.Dense(16, activation='relu')(keras.layers.GRU(8)(inputs))\n"
+                "model = keras.Model(inputs, keras.layers.Dense(1)(hidden))\n"
+                "model.compile(optimizer='adam', loss='mse')",
+            )
+        ],
+        "ex3_build_answer": [
+            (
+                "model = build_model(\n"
+                "    keras.layers.LSTM(32, return_sequences=True),\n"
+                "    keras.layers.LSTM(16),\n)",
+                "inputs = keras.Input((12, 1))\n"
+                "sequence = keras.layers.LSTM(32, return_sequences=True)(inputs)\n"
+                "hidden = keras.layers.Dense(16, activation='relu')(keras.layers.LSTM(16)(sequence))\n"
+                "model = keras.Model(inputs, keras.layers.Dense(1)(hidden))\n"
+                "model.compile(optimizer='adam', loss='mse')",
+            )
         ],
     },
     "tampered_test": {

@@ -109,10 +109,10 @@ KERNEL_SHOWS = {
     "autograder/kernel_audit.py": "the kernel's entry point, which installs the audit hook before student code",
     "autograder/steps.py": "each exercise's setup cell: the sentence for a step not done yet",
     "autograder/handover.py": "hands each checked answer over to the verifier as plain data",
-    # Until test cells stop running in the kernel as they stand (issue 15, items 3-4), they
-    # still import the checks there, and a hidden test's check reads the RMSE bounds.
-    "autograder/checks.py": "the test cells, as nbgrader runs them today, call the checks in the kernel",
-    "autograder/calibration.json": "check_test_rmse, called by the hidden test cells in the kernel, reads the bounds",
+    # The kernel runs the visible part of each test cell (autograder.trusted), which calls the
+    # checks so that the student's sentences appear in the feedback; points come from the
+    # verifier. Hidden tests and the RMSE bounds never reach the kernel.
+    "autograder/checks.py": "the visible test cells call the checks in the kernel, for the sentences they print",
 }
 #: What the verifier sees of the checkout: the checks, the answer key, the data. It never runs student code.
 VERIFIER_SHOWS = {

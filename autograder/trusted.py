@@ -14,7 +14,10 @@ trusted verdicts. For each notebook:
    is the instructor's, not the student's: ``from autograder.checks import check_x`` and
    calls ``check_x(answer_name, literal, ...)``. A test cell of any other form scores 0
    and the log says why: there is nothing to verify it with.
-3. The cell then runs in the kernel as usual; its result is kept only for comparison.
+3. The kernel then runs only what the student saw of the cell: its hidden tests are taken
+   out first, so their source never reaches student code (a hook that records every cell
+   the grader runs learns nothing it did not have). A visible check's own result is kept
+   only for comparison.
 4. The verifier (:mod:`autograder.verifier`), a separate sandboxed process that never ran
    student code, runs the same checks on the handed-over values. Its verdict replaces the
    cell's outputs, and nbgrader's ``SaveAutoGrades`` scores the cell from it.
@@ -43,7 +46,7 @@ from nbformat.v4 import new_output
 from nbgrader import utils
 from nbgrader.api import Gradebook
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor
 from traitlets import Bool, List, Unicode
 
 from autograder import handover, sandbox
@@ -378,12 +381,25 @@ class TrustedExecute(SandboxedExecute):
 
     def _prepare(self, nb, resources) -> None:
         self._plans = {}
+        #: index -> the source the kernel runs in place of the test cell's: without its hidden tests.
+        self._visible = {}
+        #: indices of test cells whose visible part calls checks, so the kernel's result means something.
+        self._checked_in_kernel = set()
+        hidden = ClearHiddenTests(config=self.config)
         for index, cell in enumerate(nb.cells):
             if _is_test_cell(cell):
                 try:
                     self._plans[index] = parse_test_cell(cell.source)
                 except UnverifiableTestCell as error:
                     self._plans[index] = error
+                visible = cell.copy()
+                if hidden._remove_hidden_test_region(visible):
+                    self._visible[index] = visible.source
+                try:
+                    if parse_test_cell(visible.source):
+                        self._checked_in_kernel.add(index)
+                except UnverifiableTestCell:
+                    pass
         self._student = resources.get("nbgrader", {}).get("student")
         self._verifier = self._get_verifier()
 
@@ -400,9 +416,14 @@ class TrustedExecute(SandboxedExecute):
         if isinstance(plan, list):
             names = sorted(set().union(*(call.answer_names() for call in plan)))
             answers = self._hand_over(names)
-        cell, resources = super().preprocess_cell(cell, resources, index)
+        source = cell.source
+        cell.source = self._visible.get(index, source)
+        try:
+            cell, resources = super().preprocess_cell(cell, resources, index)
+        finally:
+            cell.source = source  # the instructor's autograded copy keeps the whole test
         if plan is not None:
-            self._replace_with_verdict(cell, plan, answers)
+            self._replace_with_verdict(cell, plan, answers, compare=index in self._checked_in_kernel)
         return cell, resources
 
     async def _async_hand_over(self, names: list[str]) -> dict:
@@ -430,7 +451,7 @@ class TrustedExecute(SandboxedExecute):
 
     _hand_over = run_sync(_async_hand_over)
 
-    def _replace_with_verdict(self, cell, plan, answers) -> None:
+    def _replace_with_verdict(self, cell, plan, answers, compare: bool) -> None:
         grade_id = cell.metadata["nbgrader"]["grade_id"]
         if isinstance(plan, UnverifiableTestCell):
             self.log.error("Test cell %s cannot be verified outside the kernel: %s", grade_id, plan)
@@ -441,7 +462,7 @@ class TrustedExecute(SandboxedExecute):
         kernel_passed = not _failed_in_kernel(cell)
         verdict = self._judge([call.request() for call in plan], answers)
         outputs = []
-        if verdict.passed != kernel_passed:
+        if compare and verdict.passed != kernel_passed:
             said = "passed" if kernel_passed else "failed"
             self._flags.append(
                 f"{grade_id}: the check {said} in the student's kernel, but not in the trusted verdict"

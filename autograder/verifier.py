@@ -21,6 +21,7 @@ no network) and talks to it, with a time limit per request.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -77,10 +78,17 @@ class UntrustedModel(ValueError):
     """A handed-over model file the verifier refuses to load; the message says why."""
 
 
+#: Markers in a model's configuration that name no class: a functional model's references
+#: from one layer's call to another layer's output (``keras.Model(inputs, outputs)``).
+KERAS_REFERENCES = {"__keras_tensor__"}
+
+
 def _refuse_foreign_classes(config, where: str = "model") -> None:
     """Every object the file's configuration names must be one of Keras's own."""
     if isinstance(config, dict):
-        if "class_name" in config:
+        if config.get("class_name") in KERAS_REFERENCES and "module" not in config:
+            pass
+        elif "class_name" in config:
             module = str(config.get("module") or "")
             registered = config.get("registered_name")
             if not (module == "keras" or module.startswith("keras.")) or registered not in (
@@ -135,8 +143,9 @@ def missing_answer_sentence(notebook: str, name: str) -> str:
     return sentence or f"`{name}` is not defined: answer that step and store the result in `{name}`."
 
 
-def model_fingerprint(data: bytes) -> str:
-    """The same for two saves of one model: its configuration and weights, not the save date."""
+def model_fingerprint(data: bytes, training: bytes | None = None) -> str:
+    """The same for two saves of one model: its configuration, weights and training record,
+    not the save date."""
     digest = hashlib.sha256()
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -144,7 +153,28 @@ def model_fingerprint(data: bytes) -> str:
                 digest.update(archive.read(name))
     except (zipfile.BadZipFile, KeyError):
         digest.update(data)
+    digest.update(hashlib.sha256(training or b"").digest())
     return digest.hexdigest()
+
+
+def load_handed_over_model(file: handover.KerasFile):
+    """The model of a hand-over, with its training record attached; a refused or damaged file
+    becomes a stand-in that every check fails with the reason."""
+    from rnn_forecast.training_record import TrainingRecord, attach
+
+    try:
+        model = load_keras_file(file.data)
+    except UntrustedModel as error:
+        return handover.foreign(file.class_name, f"<a model the grader refused: {error}>")
+    except Exception as error:  # noqa: BLE001  (a damaged file: a wrong answer, not a crash)
+        return handover.foreign(
+            file.class_name, f"<a model the grader could not load: {type(error).__name__}>"
+        )
+    if file.training is not None:
+        # An unreadable record is no record: the training check says so.
+        with contextlib.suppress(ValueError):
+            attach(model, TrainingRecord.from_bytes(file.training))
+    return model
 
 
 class AnswerBook:
@@ -161,18 +191,9 @@ class AnswerBook:
             raise AssertionError(missing_answer_sentence(self.notebook, name))
         value = handover.decode(tagged)
         if isinstance(value, handover.KerasFile):
-            key = model_fingerprint(value.data)
+            key = model_fingerprint(value.data, value.training)
             if key not in self.models:
-                try:
-                    self.models[key] = load_keras_file(value.data)
-                except UntrustedModel as error:
-                    self.models[key] = handover.foreign(
-                        value.class_name, f"<a model the grader refused: {error}>"
-                    )
-                except Exception as error:  # noqa: BLE001  (a damaged file: a wrong answer, not a crash)
-                    self.models[key] = handover.foreign(
-                        value.class_name, f"<a model the grader could not load: {type(error).__name__}>"
-                    )
+                self.models[key] = load_handed_over_model(value)
             return self.models[key]
         return value
 
@@ -228,8 +249,11 @@ def main() -> None:
     # Replies get a descriptor of their own; anything a library prints goes to stderr.
     replies = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
-    import autograder.checks  # noqa: F401  (load Keras now, while the first notebook runs)
     import rnn_forecast  # noqa: F401  (quiets TensorFlow before Keras loads)
+    from autograder import checks  # load Keras now, while the first notebook runs
+
+    # The verifier is where a model's recorded training is replayed at grading time.
+    checks.REPLAY_IN_THIS_PROCESS = True
 
     replies.write(json.dumps({"ready": True}) + "\n")
     replies.flush()

@@ -4,10 +4,12 @@ Run with ``make bench`` (or ``.venv/bin/python benchmarks/notebooks.py``). Each 
 in a fresh kernel, kernel start-up included, exactly as ``make run`` runs it; the executed
 copies go to a temporary folder and are thrown away. Machines differ several-fold, so the
 figure that travels is a ratio: the whole set of lessons divided by one reference fit, a
-``SimpleRNN(32)`` trained 40 epochs on the course's scale-free S&P 500 windows, timed just
+``SimpleRNN(32)`` trained 40 epochs on the course's scale-free S&P 500 windows by Keras's own
+``model.fit`` (the unit stays the same when the course's ``fit`` changes), timed just
 before and just after the lessons (their mean is the unit; both are printed, as is the load
 average, because other work on the machine slows training down). Figures are printed, never
-asserted: speed belongs to the machine.
+asserted: speed belongs to the machine. ``--only 03`` times the lessons whose file name contains
+``03`` (one lesson against the same unit, for example after changing it).
 """
 
 import argparse
@@ -18,7 +20,7 @@ import time
 
 import rnn_forecast  # noqa: F401  (quiets TensorFlow before anything imports it)
 from rnn_forecast import to_scale_free
-from rnn_forecast.models import build_cell_model, fit, set_seed
+from rnn_forecast.models import BATCH_SIZE, EPOCHS, build_cell_model, set_seed
 from rnn_forecast.notebooks import execute_notebook, lesson_notebooks
 from rnn_forecast.windows import course_split
 
@@ -33,13 +35,19 @@ def reference_fit_seconds() -> float:
     split = course_split()
     train = to_scale_free(split.x_train, split.y_train)
     set_seed(0)
-    return fit(build_cell_model("SimpleRNN"), train.x, train.y).seconds
+    model = build_cell_model("SimpleRNN")
+    started = time.perf_counter()
+    model.fit(train.x, train.y, epochs=EPOCHS, batch_size=BATCH_SIZE, verbose=0)
+    return time.perf_counter() - started
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.parse_args()
-    notebooks = lesson_notebooks()
+    parser.add_argument("--only", default="", help="time only the lessons whose file name contains this")
+    args = parser.parse_args()
+    notebooks = [path for path in lesson_notebooks() if args.only in path.name]
+    if not notebooks:
+        parser.error(f"no lesson's file name contains {args.only!r}")
     print(
         f"Lessons: {len(notebooks)} notebooks, executed one after another, "
         f"{os.cpu_count()} cores, {platform.machine()}; {load()} before"
@@ -52,13 +60,12 @@ def main() -> None:
             executed = execute_notebook(path, scratch)
             print(f"  {path.name:<32} {executed.seconds:6.1f} s")
     lessons = time.perf_counter() - started
-    print(f"  {'all lessons':<32} {lessons:6.1f} s   ({load()} after)")
+    label = f"lessons with {args.only!r}" if args.only else "all lessons"
+    print(f"  {label:<32} {lessons:6.1f} s   ({load()} after)")
     after = reference_fit_seconds()
     print(f"  reference fit after:  {after:6.1f} s")
     unit = (before + after) / 2
-    print(
-        f"  all lessons / reference fit = {lessons:.1f} s / {unit:.1f} s = {lessons / unit:.1f} fits' worth"
-    )
+    print(f"  lessons / reference fit = {lessons:.1f} s / {unit:.1f} s = {lessons / unit:.1f} fits' worth")
 
 
 if __name__ == "__main__":

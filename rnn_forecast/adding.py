@@ -14,6 +14,7 @@ import numpy as np
 
 from rnn_forecast.branches import fit_together
 from rnn_forecast.models import CELLS, set_seed
+from rnn_forecast.training_record import epoch_orders
 
 import keras
 
@@ -68,14 +69,23 @@ def baselines(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
     }
 
 
-def build_adding_model(cell: str, steps: int = STEPS, units: int = UNITS) -> keras.Model:
-    """``Input((steps, 2))`` -> one recurrent layer -> ``Dense(1)``, compiled with Adam and MSE."""
+def build_adding_model(
+    cell: str,
+    steps: int = STEPS,
+    units: int = UNITS,
+    learning_rate: float = LEARNING_RATE,
+    clipnorm: float | None = None,
+) -> keras.Model:
+    """``Input((steps, 2))`` -> one recurrent layer -> ``Dense(1)``, compiled with Adam and MSE.
+
+    ``clipnorm`` (Adam's own option) clips each weight tensor's gradient to that norm.
+    """
     try:
         layer_class = CELLS[cell]
     except KeyError:
         raise ValueError(f"unknown cell {cell!r}; choose one of {', '.join(CELLS)}") from None
     model = keras.Sequential([keras.Input((steps, 2)), layer_class(units), keras.layers.Dense(1)])
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=LEARNING_RATE), loss="mse")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm), loss="mse")
     return model
 
 
@@ -88,7 +98,9 @@ class AddingRun:
     seconds: float
 
 
-def train_cells(cells, seeds, x_train, y_train, x_test, y_test, epochs: int = EPOCHS) -> AddingRun:
+def train_cells(
+    cells, seeds, x_train, y_train, x_test, y_test, epochs: int = EPOCHS, learning_rate: float = LEARNING_RATE
+) -> AddingRun:
     """Train every cell with every seed on the adding problem, all at once (:func:`fit_together`).
 
     The seed sets a model's initial weights (``set_seed(seed)`` before it is built) and the
@@ -99,7 +111,7 @@ def train_cells(cells, seeds, x_train, y_train, x_test, y_test, epochs: int = EP
     for seed in seeds:
         for cell in cells:
             set_seed(seed)
-            models.append(build_adding_model(cell, steps))
+            models.append(build_adding_model(cell, steps, learning_rate=learning_rate))
             keys.append((cell, seed))
     together = fit_together(
         models,
@@ -108,7 +120,7 @@ def train_cells(cells, seeds, x_train, y_train, x_test, y_test, epochs: int = EP
         seeds=[seed for _, seed in keys],
         epochs=epochs,
         batch_size=BATCH_SIZE,
-        learning_rate=LEARNING_RATE,
+        learning_rate=learning_rate,
         validation=(x_test, y_test),
     )
     return AddingRun(
@@ -116,3 +128,32 @@ def train_cells(cells, seeds, x_train, y_train, x_test, y_test, epochs: int = EP
         {key: together.validation_mse[:, column].tolist() for column, key in enumerate(keys)},
         together.seconds,
     )
+
+
+def train_alone(
+    cell: str,
+    seed: int,
+    x_train,
+    y_train,
+    x_test,
+    y_test,
+    epochs: int = EPOCHS,
+    learning_rate: float = LEARNING_RATE,
+    clipnorm: float | None = None,
+) -> tuple[keras.Model, list[float]]:
+    """One model trained by plain ``model.fit``, one epoch at a time; its test MSE after each.
+
+    The seed sets the initial weights and each epoch's order of the training sequences
+    (:func:`rnn_forecast.training_record.epoch_orders`), as :func:`train_cells` does, so a
+    model trained here starts and is fed as it would be there. Used where
+    :func:`fit_together` cannot train a model as it would train alone: ``clipnorm`` clips a
+    whole weight tensor, which ``fit_together`` shares between its members.
+    """
+    set_seed(seed)
+    model = build_adding_model(cell, x_train.shape[1], learning_rate=learning_rate, clipnorm=clipnorm)
+    curve = []
+    for order in epoch_orders(seed, len(x_train), epochs):
+        model.fit(x_train[order], y_train[order], batch_size=BATCH_SIZE, shuffle=False, epochs=1, verbose=0)
+        prediction = model.predict(x_test, verbose=0)[:, 0].astype("float64")
+        curve.append(float(np.mean((prediction - y_test) ** 2)))
+    return model, curve

@@ -19,6 +19,10 @@ what any of them computes:
   permutation ``epoch_orders(seed, n, epochs)[e]``, cut into batches of ``batch_size``, the
   last one shorter, exactly what ``model.fit(x[order], y[order], batch_size=batch_size,
   shuffle=False)`` would feed it.
+* With validation data and a ``patience``, each member stops as Keras's
+  ``EarlyStopping(patience=patience, restore_best_weights=True)`` would stop it alone: it
+  ends with its weights of the epoch of lowest validation error, among the epochs it would
+  have run. The others train on; training ends when every member has stopped.
 
 ``tests/test_branches.py`` trains members together and alone, from the same initial weights
 and in the same orders, and checks that they end with the same weights and predictions.
@@ -32,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnn_forecast.models import BATCH_SIZE, EPOCHS
+from rnn_forecast.training_record import epoch_orders
 
 import keras
 import tensorflow as tf
@@ -63,23 +68,15 @@ _MUST_BE_OFF = {
 }
 
 
-def epoch_orders(seed: int, n: int, epochs: int) -> np.ndarray:
-    """The order in which a member sees its ``n`` training windows in each epoch.
-
-    Row ``e`` is the permutation of epoch ``e``: ``np.random.default_rng(seed)`` drawn once
-    per epoch, so the orders depend on the seed alone.
-    """
-    rng = np.random.default_rng(seed)
-    return np.stack([rng.permutation(n) for _ in range(epochs)])
-
-
 @dataclass(frozen=True)
 class TogetherFit:
     """The outcome of :func:`fit_together`.
 
     ``validation_mse[e, m]`` is member ``m``'s mean squared error on the validation data
-    after epoch ``e + 1`` (``None`` without validation data). ``predict`` runs every member
-    at once.
+    after epoch ``e + 1`` (``None`` without validation data; ``nan`` after the member's
+    early stop, where Keras's history of it would end). With a patience, ``best_epochs[m]``
+    is the epoch (from 1) whose weights member ``m`` kept and ``epochs_run[m]`` how many
+    epochs it ran before it stopped. ``predict`` runs every member at once.
     """
 
     models: list
@@ -87,6 +84,8 @@ class TogetherFit:
     validation_mse: np.ndarray | None
     _combined: keras.Model
     _groups: list
+    best_epochs: np.ndarray | None = None
+    epochs_run: np.ndarray | None = None
 
     def predict(self, x) -> np.ndarray:
         """Every member's predictions for ``x`` (one array, or one per member): shape (n, members)."""
@@ -113,6 +112,7 @@ def fit_together(
     batch_size: int = BATCH_SIZE,
     learning_rate: float = 1e-3,
     validation=None,
+    patience: int | None = None,
 ) -> TogetherFit:
     """Train ``models`` with Adam on mean squared error, each as if alone; time it.
 
@@ -132,6 +132,10 @@ def fit_together(
         rate, 1e-3, is what ``build_model``'s ``optimizer="adam"`` uses.
     validation:
         Optional ``(x, y)`` (arrays, or lists with one per member) scored after each epoch.
+    patience:
+        With ``validation``: stop each member early as
+        ``keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True)`` on its
+        validation loss would, and keep its best epoch's weights.
     """
     models = list(models)
     if not models:
@@ -146,6 +150,8 @@ def fit_together(
             f"every member needs the same number of training windows and targets; got {sorted(sizes)}"
         )
     (n,) = sizes
+    if patience is not None and (validation is None or patience < 1):
+        raise ValueError("early stopping needs validation data and a patience of at least 1 epoch")
     groups = _group(models)
     combined = _combine(models, groups)
     combined.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=_sum_of_member_mse)
@@ -154,7 +160,7 @@ def fit_together(
     dataset = _batches(orders, xs, ys, groups, batch_size)
     callbacks = []
     if validation is not None:
-        recorder = _ValidationRecorder(groups, validation, len(models))
+        recorder = _ValidationRecorder(groups, validation, len(models), patience)
         callbacks.append(recorder)
     started = time.perf_counter()
     combined.fit(
@@ -167,8 +173,20 @@ def fit_together(
     )
     seconds = time.perf_counter() - started
     _write_back(models, groups)
-    history = np.array(recorder.history) if validation is not None else None
-    return TogetherFit(models, seconds, history, combined, groups)
+    if validation is None:
+        return TogetherFit(models, seconds, None, combined, groups)
+    history = np.array(recorder.history)
+    if patience is None:
+        return TogetherFit(models, seconds, history, combined, groups)
+    for model, weights in zip(models, recorder.best_weights, strict=True):
+        for layer, layer_weights in zip(_layers(model), weights, strict=True):
+            layer.set_weights(layer_weights)
+    _write_in(models, groups)
+    for member, ran in enumerate(recorder.epochs_run):
+        history[ran:, member] = np.nan
+    return TogetherFit(
+        models, seconds, history, combined, groups, recorder.best_epoch + 1, np.array(recorder.epochs_run)
+    )
 
 
 @dataclass
@@ -345,10 +363,17 @@ def _wide_layer(layer, members: list, gate_blocks: int, recurrent: bool):
         rows, width = matrix.shape
         config[key] = _BlockDiagonal(_block_mask(len(members), rows, width // gate_blocks, gate_blocks))
     wide = type(template).from_config(config)
-    wide_weights = [_blocks([w[i] for w in weights], gate_blocks) for i in range(len(matrices))]
-    if layer.use_bias:
-        wide_weights.append(_side_by_side([w[-1] for w in weights], gate_blocks))
-    return wide, wide_weights
+    return wide, _wide_weights(members, gate_blocks)
+
+
+def _wide_weights(members: list, gate_blocks: int) -> list[np.ndarray]:
+    """The members' weights of one layer, as the block-diagonal wide layer holds them."""
+    weights = [member.get_weights() for member in members]
+    matrices = len(weights[0]) - (1 if members[0].use_bias else 0)
+    wide = [_blocks([w[i] for w in weights], gate_blocks) for i in range(matrices)]
+    if members[0].use_bias:
+        wide.append(_side_by_side([w[-1] for w in weights], gate_blocks))
+    return wide
 
 
 def _combine(models, groups: list[_Group]) -> keras.Model:
@@ -424,29 +449,93 @@ def _predict(combined, groups, xs) -> np.ndarray:
 
 
 class _ValidationRecorder(keras.callbacks.Callback):
-    def __init__(self, groups, validation, members):
+    """Each member's validation error after every epoch; with a patience, its early stop.
+
+    The stop follows ``keras.callbacks.EarlyStopping`` (``on_epoch_end``, with
+    ``restore_best_weights=True``): an epoch improves on the best only if strictly lower; a
+    member stops once ``patience`` epochs in a row have not, and keeps its best epoch's weights.
+    """
+
+    def __init__(self, groups, validation, members, patience=None):
         super().__init__()
         x_val, y_val = validation
         self.groups = groups
         self.x = _per_member(x_val, members, "validation x")
         self.y = np.stack(_per_member(y_val, members, "validation y"), axis=-1).astype("float64")
         self.history = []
+        self.patience = patience
+        self.best = np.full(members, np.inf)
+        self.best_epoch = np.zeros(members, dtype=int)
+        self.best_weights = [None] * members
+        self.waited = np.zeros(members, dtype=int)
+        self.epochs_run: list[int | None] = [None] * members
 
     def on_epoch_end(self, epoch, logs=None):
         prediction = _predict(self.model, self.groups, self.x).astype("float64")
-        self.history.append(np.mean((prediction - self.y) ** 2, axis=0))
+        errors = np.mean((prediction - self.y) ** 2, axis=0)
+        self.history.append(errors)
+        if self.patience is None:
+            return
+        running = [member for member, ran in enumerate(self.epochs_run) if ran is None]
+        self.waited[running] += 1
+        improved = [member for member in running if errors[member] < self.best[member]]
+        for member, weights in zip(improved, _member_weights(self.groups, improved), strict=True):
+            self.best[member], self.best_epoch[member], self.waited[member] = errors[member], epoch, 0
+            self.best_weights[member] = weights
+        for member in running:
+            if member not in improved and self.waited[member] >= self.patience and epoch > 0:
+                self.epochs_run[member] = epoch + 1
+        if all(ran is not None for ran in self.epochs_run):
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.patience is not None:
+            last = len(self.history)
+            self.epochs_run = [last if ran is None else ran for ran in self.epochs_run]
+
+
+def _member_weights(groups: list[_Group], members) -> list[list[list[np.ndarray]]]:
+    """For each of ``members`` (indices), its layers' weights as the combined model holds them now."""
+    wanted, found = set(members), {}
+    for group in groups:
+        if not wanted.intersection(group.members):
+            continue
+        count = len(group.members)
+        wide_weights = [layer.get_weights() for layer in group.wide_layers]
+        for slot, index in enumerate(group.members):
+            if index not in wanted:
+                continue
+            found[index] = []
+            for wide_layer, wide in zip(group.wide_layers, wide_weights, strict=True):
+                gate_blocks = _GATE_BLOCKS.get(_member_class(wide_layer), 1)
+                use_bias = wide_layer.use_bias
+                matrices = wide[:-1] if use_bias else wide
+                weights = [_unpack_blocks(matrix, count, slot, gate_blocks) for matrix in matrices]
+                if use_bias:
+                    weights.append(_unpack_side_by_side(wide[-1], count, slot, gate_blocks))
+                found[index].append(weights)
+    return [found[index] for index in members]
+
+
+def _member_class(wide_layer):
+    """The member layer class a wide layer (a recurrent cell or a Dense layer) stands for."""
+    cells = {keras.layers.SimpleRNNCell: keras.layers.SimpleRNN, keras.layers.GRUCell: keras.layers.GRU}
+    cells[keras.layers.LSTMCell] = keras.layers.LSTM
+    return cells.get(type(wide_layer), type(wide_layer))
 
 
 def _write_back(models, groups: list[_Group]) -> None:
+    """Every member takes its weights from the combined model."""
+    indices = list(range(len(models)))
+    for model, weights in zip(models, _member_weights(groups, indices), strict=True):
+        for layer, layer_weights in zip(_layers(model), weights, strict=True):
+            layer.set_weights(layer_weights)
+
+
+def _write_in(models, groups: list[_Group]) -> None:
+    """The combined model takes every member's weights (after members kept an earlier epoch's)."""
     for group in groups:
-        count = len(group.members)
-        for slot, index in enumerate(group.members):
-            member = models[index]
-            for member_layer, wide_layer in zip(_layers(member), group.wide_layers, strict=True):
-                gate_blocks = _GATE_BLOCKS.get(type(member_layer), 1)
-                wide = wide_layer.get_weights()
-                matrices = wide[:-1] if member_layer.use_bias else wide
-                weights = [_unpack_blocks(matrix, count, slot, gate_blocks) for matrix in matrices]
-                if member_layer.use_bias:
-                    weights.append(_unpack_side_by_side(wide[-1], count, slot, gate_blocks))
-                member_layer.set_weights(weights)
+        members = [_layers(models[index]) for index in group.members]
+        for position, wide_layer in enumerate(group.wide_layers):
+            layers = [member[position] for member in members]
+            wide_layer.set_weights(_wide_weights(layers, _GATE_BLOCKS.get(type(layers[0]), 1)))

@@ -1,4 +1,8 @@
-"""The three-way comparison: SimpleRNN, GRU and LSTM against the naive and drift forecasts.
+"""The three-way comparison: SimpleRNN, GRU and LSTM against three forecasts that need no network.
+
+The baselines: naive (next month = this month), drift (this month times the training
+windows' mean monthly ratio) and the linear autoregression on last month's log return
+(:mod:`rnn_forecast.autoregression`), all fitted on the training windows only.
 
 Used by the main job (``make run``), the benchmark (``make bench``) and the lessons, so
 that all of them report numbers from the same recipe.
@@ -12,12 +16,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from rnn_forecast.autoregression import fit_autoregression
 from rnn_forecast.metrics import drift_forecast, mae, mean_growth, naive_forecast, rmse
 from rnn_forecast.models import CELLS, EPOCHS, build_cell_model, fit, predict, set_seed
 from rnn_forecast.windows import Split, course_split, from_scale_free, to_scale_free
 
 NAIVE = "naive (next = this month)"
 DRIFT = "drift (this month x mean rise)"
+AUTOREGRESSION = "autoregression (last month's return)"
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,17 @@ def drift_score(split: Split) -> Score:
     return Score(DRIFT, None, rmse(split.y_test, prediction), mae(split.y_test, prediction), 0.0, 0)
 
 
+def autoregression_score(split: Split) -> Score:
+    """Test errors of the least-squares line on last month's log return, fitted on the training windows."""
+    prediction = fit_autoregression(split.x_train, split.y_train).forecast(split.x_test)
+    return Score(AUTOREGRESSION, None, rmse(split.y_test, prediction), mae(split.y_test, prediction), 0.0, 0)
+
+
+def baseline_scores(split: Split) -> list[Score]:
+    """Naive, drift and autoregression, in that order."""
+    return [naive_score(split), drift_score(split), autoregression_score(split)]
+
+
 def score_cell(cell: str, split: Split, seed: int, epochs: int = EPOCHS) -> Score:
     """Train ``cell`` (32 units) on scale-free windows and score it in index points."""
     set_seed(seed)
@@ -65,17 +82,17 @@ def score_cell(cell: str, split: Split, seed: int, epochs: int = EPOCHS) -> Scor
 def compare(seeds=(0,), cells=tuple(CELLS), epochs: int = EPOCHS, split: Split | None = None):
     """Score every cell for every seed, one after another with :func:`~rnn_forecast.models.fit`.
 
-    Returns the baselines' scores (naive, drift) and the list of cell scores.
+    Returns the baselines' scores (naive, drift, autoregression) and the list of cell scores.
     """
     split = split if split is not None else course_split()
     scores = [score_cell(cell, split, seed, epochs) for seed in seeds for cell in cells]
-    return [naive_score(split), drift_score(split)], scores
+    return baseline_scores(split), scores
 
 
 def comparison_table(baselines: Score | list[Score], scores: list[Score]) -> pd.DataFrame:
     """One row per model: median, min and max over seeds of test RMSE, MAE and fit time.
 
-    The baselines (one score or a list: naive, drift) come last. With a single seed median,
+    The baselines (one score or a list: naive, drift, autoregression) come last. With a single seed median,
     min and max coincide, and the table shows each value once.
     """
     rows = []

@@ -1,8 +1,9 @@
 """The course's main job: ``python -m rnn_forecast.course`` (what ``make run`` calls).
 
 Prints what a student will see of the data and the three-way comparison of SimpleRNN,
-GRU and LSTM on scale-free windows, next to the naive and drift forecasts; then executes every lesson
-notebook headless into ``build/lessons/`` and saves its figures in ``build/figures/``.
+GRU and LSTM on scale-free windows, next to the naive, drift and autoregression forecasts; then
+executes every lesson notebook headless into ``build/lessons/`` and saves its figures in
+``build/figures/``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import argparse
 import time
 
 import rnn_forecast  # noqa: F401  (quiets TensorFlow before anything imports it)
+from rnn_forecast.autoregression import fit_autoregression, lag_autocorrelation, log_returns
 from rnn_forecast.comparison import compare, comparison_table
 from rnn_forecast.data import DATA_PATH, describe_series, load_monthly_series
 from rnn_forecast.metrics import mean_growth
@@ -45,9 +47,17 @@ def main(argv: list[str] | None = None) -> int:
         f"drift = this month x {mean_growth(split.x_train, split.y_train):.4f}, the mean ratio next month / this month "
         "of the training windows."
     )
-    print(
-        "A cell that beats naive by about as much as drift does has learnt the average rise, not a pattern."
-    )
+    autoregression = fit_autoregression(split.x_train, split.y_train)
+    correlation = lag_autocorrelation(log_returns(series["close"]))
+    for line in [
+        f"autoregression = this month x exp({autoregression.intercept:.4f} + {autoregression.coefficients[0]:.3f} "
+        "x last month's log return), least squares on the training windows.",
+        "  Why it works: each month's value is an average of daily closes, and averaging a random walk gives its",
+        "  monthly changes a lag-1 autocorrelation of about 0.25 (Working 1960); the monthly log returns have "
+        f"{correlation:.3f}.",
+        "A cell must beat all three before its memory means anything; lesson 3 tests whether one does.",
+    ]:
+        print(line)
     print()
     if not args.no_lessons:
         run_lessons(BUILD_DIR / "lessons", BUILD_DIR / "figures")

@@ -135,8 +135,11 @@ class Diagram:
         size = {"×": 17, "+": 17}.get(symbol, 10)
         self.text(op.x, op.y - (0.02 if symbol in "×+" else 0), symbol, f"{gid}:symbol", size=size)
 
-    def wire(self, *points, arrow=True, state=False):
-        """A polyline through ``points``, with an arrowhead at the last point."""
+    def wire(self, *points, arrow=True, state=False, gid=None):
+        """A polyline through ``points``, with an arrowhead at the last point.
+
+        ``gid`` (``"feed:<box>:<what it carries>"``) names a wire into a box, for the tests.
+        """
         color, width = (self.color, 3.2) if state else (WIRE, 1.4)
         xs, ys = zip(*points, strict=True)
         if len(points) > 2:
@@ -148,6 +151,7 @@ class Diagram:
                 solid_capstyle="butt",
                 solid_joinstyle="miter",
                 zorder=2,
+                gid=gid,
             )
         self.ax.add_patch(
             FancyArrowPatch(
@@ -161,6 +165,7 @@ class Diagram:
                 shrinkB=0,
                 zorder=3,
                 capstyle="butt",
+                gid=gid,
             )
         )
 
@@ -276,28 +281,34 @@ def draw_lstm() -> Figure:
 
 
 def draw_gru() -> Figure:
-    """Keras's ``GRU`` (reset_after=True): h_t = z h_{t-1} + (1 - z) h~, r acting after U_h."""
+    """Keras's ``GRU`` (reset_after=True): h_t = z h_{t-1} + (1 - z) h~, r acting after U_h.
+
+    Unlike the LSTM's four layers, the GRU's do not all read both h_{t-1} and x_t: the gates
+    do, the linear layer ``U_h h_{t-1} + b'_h`` reads h_{t-1} only, and the candidate's tanh
+    reads x_t (``W_h x_t + b_h``) and h_{t-1} only through the reset gate's product. So
+    h_{t-1} and x_t run on two lines, and each box is wired to the ones it reads.
+    """
     d = Diagram(13.6, 9.35, "GRU", COLORS["GRU"])
     d.cell_frame(1.3, 2.6, 12.3, 8.25)
-    state_y, bus_y, box_y = 7.35, 3.4, 4.25
+    state_y, h_line, x_line, box_y = 7.35, 3.6, 3.05, 4.45
     keep, add = Op(3.7, state_y), Op(9.7, state_y)
     z_box, r_box = Box(3.7, box_y, 1.1, 0.9), Box(5.3, box_y, 1.1, 0.9)
     u_box = Box(7.3, box_y, 2.0, 0.9)
-    h_box = Box(9.7, 4.7, 1.2, 1.8)
-    reset, flip, write = Op(7.3, 5.3), Op(6.0, 6.35), Op(9.7, 6.35)
+    h_box = Box(9.7, 4.8, 1.2, 1.6)
+    reset, flip, write = Op(7.3, 5.45), Op(6.0, 6.4), Op(9.7, 6.4)
 
     d.state_line(
         state_y, keep, add, "×+", ["op:keep", "op:add"]
     )  # the additive path: z_t keeps the old state
-    # h_{t-1} down to [h_{t-1}, x_t], which feeds the gates and the candidate
+    # h_{t-1} goes down to its own line, read by the two gates and the linear layer
     d.junction(2.0, state_y, state=True)
-    d.wire((2.0, state_y), (2.0, bus_y), (h_box.x, bus_y), arrow=False)
-    d.wire((2.8, 2.1), (2.8, bus_y), arrow=False)
-    d.junction(2.8, bus_y)
-    for box in (z_box, r_box, u_box, h_box):
-        d.wire((box.x, bus_y), box.bottom)
-        if box is not h_box:
-            d.junction(box.x, bus_y)
+    d.wire((2.0, state_y), (2.0, h_line), (u_box.x, h_line), u_box.bottom, gid="feed:layer:u:h_prev")
+    # x_t has its own line, read by the two gates and the candidate
+    d.wire((2.8, 2.1), (2.8, x_line), (h_box.x, x_line), h_box.bottom, gid="feed:layer:h:x_t")
+    for box, gid in ((z_box, "gate:z"), (r_box, "gate:r")):
+        d.wire((box.x, x_line), box.bottom, gid=f"feed:{gid}:x_t,h_prev")
+        d.junction(box.x, x_line)
+        d.junction(box.x, h_line)
     d.layer(z_box, "σ", "update", "gate:z", gate=True)
     d.layer(r_box, "σ", "reset", "gate:r", gate=True)
     d.layer(u_box, "linear", r"$U_h\,h_{t-1} + b'_h$", "layer:u", gate=False)
@@ -312,7 +323,7 @@ def draw_gru() -> Figure:
     d.wire(r_box.top, (r_box.x, reset.y), reset.side((0, reset.y)))
     d.wire(u_box.top, reset.side(u_box.top))
     d.op(reset, "×", "op:reset")
-    d.wire(reset.side((99, reset.y)), h_box.left(reset.y))
+    d.wire(reset.side((99, reset.y)), h_box.left(reset.y), gid="feed:layer:h:reset")
     d.wire(h_box.top, write.side(h_box.top))
     d.op(write, "×", "op:write")
     d.wire(write.side((write.x, 99)), add.side((write.x, 0)))
@@ -320,10 +331,11 @@ def draw_gru() -> Figure:
     d.text(0.75, state_y + 0.35, "$h_{t-1}$", "label:h_prev")
     d.text(13.1, state_y + 0.35, "$h_t$", "label:h_t")
     d.text(2.8, 1.85, "$x_t$", "label:x_t")
-    d.text(z_box.x + 0.25, 5.3, "$z_t$", "label:z_t", ha="left")
-    d.text(r_box.x + 0.25, 4.95, "$r_t$", "label:r_t", ha="left")
-    d.text(7.85, 6.65, "$1 - z_t$", "label:one_minus_z", size=12)
-    d.text(h_box.x + 0.35, 5.85, r"$\tilde h_t$", "label:h_tilde", ha="left")
+    d.text(z_box.x + 0.25, 5.45, "$z_t$", "label:z_t", ha="left")
+    d.text(r_box.x + 0.25, 5.15, "$r_t$", "label:r_t", ha="left")
+    d.text(7.85, 6.7, "$1 - z_t$", "label:one_minus_z", size=12)
+    d.text(h_box.x + 0.35, 5.9, r"$\tilde h_t$", "label:h_tilde", ha="left")
+    d.text(h_box.x + 0.15, x_line + 0.38, r"$W_h x_t + b_h$", "label:candidate_input", size=10, ha="left")
     d.path_note(6.8, 7.9, r"state $h_t = z_t \odot h_{t-1} + (1 - z_t) \odot \tilde h_t$: the additive path")
     d.legend(
         [

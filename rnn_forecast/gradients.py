@@ -258,6 +258,16 @@ def label_profile_axes(ax, *, ylabel=r"RMS of $\partial \hat y / \partial x_{T-k
     ax.grid(True, which="major", alpha=0.3)
 
 
+def signed(value: float) -> str:
+    """A slider's value with its sign and two decimals; zero as 0.00, never -0.00.
+
+    >>> signed(3.0), signed(-0.25), signed(-1e-17)
+    ('+3.00', '-0.25', '0.00')
+    """
+    text = f"{value:+.2f}"
+    return "0.00" if text in ("+0.00", "-0.00") else text
+
+
 class GradientExplorer:
     """The three cells' gradient profiles under settings a student changes with sliders.
 
@@ -323,9 +333,9 @@ class GradientExplorer:
             self.lines[cell].set_label(f"SimpleRNN, U scaled by {value:.2f}")
         else:
             gate = float(sigmoid(value))
-            self.lines[cell].set_label(f"{cell}, {self.SETTINGS[cell][0]} {value:+.2f}")
+            self.lines[cell].set_label(f"{cell}, {self.SETTINGS[cell][0]} {signed(value)}")
             self.references[cell].set_data(np.arange(len(profile)), reference_line(profile, gate))
-            self.references[cell].set_label(f"{gate:.2f}$^k$ (gate value $\\sigma$({value:+.2f}))")
+            self.references[cell].set_label(f"{gate:.2f}$^k$ (gate value $\\sigma$({signed(value)}))")
         self.ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
 
     def sliders(self) -> dict:
@@ -357,7 +367,9 @@ class GradientExplorer:
 
         class Sliders(ipywidgets.VBox):
             def __repr__(self):
-                return "[sliders for the figure above: run the notebook in Jupyter to move them]"
+                return (
+                    "[sliders for the figure above: run this cell to get them (they need a running kernel)]"
+                )
 
         sliders = self.sliders()
         if on_change is not None:

@@ -13,21 +13,16 @@ cores). It also saves the weights of the seed-0 models trained at lesson 4's len
 from __future__ import annotations
 
 import argparse
-import json
-import math
-import os
-import platform
-import re
 import sys
 import time
 import warnings
-from datetime import UTC, datetime
 from pathlib import Path
 
 import rnn_forecast  # noqa: F401  (quiets TensorFlow before anything imports it)
 from rnn_forecast import adding
 from rnn_forecast.models import CELLS
 from rnn_forecast.paths import REPOSITORY_ROOT
+from rnn_forecast.results_files import environment, finite, read_checked, write_json
 
 RESULTS_PATH = REPOSITORY_ROOT / "results" / "memory_horizon.json"
 MODELS_DIR = REPOSITORY_ROOT / "results" / "memory_horizon_models"
@@ -59,15 +54,11 @@ def run(
     """
     import numpy as np
 
-    import keras
-    import tensorflow as tf
-
     started = time.perf_counter()
     cells = list(CELLS)
     by_length = []
     for steps in lengths:
-        x_train, y_train = adding.adding_problem(train_sequences, steps, np.random.default_rng(DATA_SEED + 1))
-        x_test, y_test = adding.adding_problem(test_sequences, steps, np.random.default_rng(DATA_SEED))
+        x_train, y_train, x_test, y_test = sequences(steps, train_sequences, test_sequences)
         trained = adding.train_cells(cells, seeds, x_train, y_train, x_test, y_test, epochs=epochs)
         saved = {}
         if steps == SAVED_STEPS and SAVED_SEED in seeds:
@@ -89,8 +80,7 @@ def run(
                 "saved_models": saved,
                 "test_mse": {
                     cell: {
-                        str(seed): [_finite(value) for value in trained.test_mse[cell, seed]]
-                        for seed in seeds
+                        str(seed): [finite(value) for value in trained.test_mse[cell, seed]] for seed in seeds
                     }
                     for cell in cells
                 },
@@ -117,19 +107,20 @@ def run(
             "learning_rate": adding.LEARNING_RATE,
             "model": "Input((steps, 2)) -> cell(units) -> Dense(1); Adam, mean squared error",
         },
-        "environment": {
-            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "python": platform.python_version(),
-            "tensorflow": tf.__version__,
-            "keras": keras.__version__,
-            "numpy": np.__version__,
-            "machine": platform.machine(),
-            "processor": _processor(),
-            "cores": os.cpu_count(),
-            "seconds": round(time.perf_counter() - started),
-        },
+        "environment": environment(started),
         "results": by_length,
     }
+
+
+def sequences(
+    steps: int, train_sequences: int = adding.TRAIN_SEQUENCES, test_sequences: int = adding.TEST_SEQUENCES
+):
+    """The experiment's training and test sequences of length ``steps``: x_train, y_train, x_test, y_test."""
+    import numpy as np
+
+    x_train, y_train = adding.adding_problem(train_sequences, steps, np.random.default_rng(DATA_SEED + 1))
+    x_test, y_test = adding.adding_problem(test_sequences, steps, np.random.default_rng(DATA_SEED))
+    return x_train, y_train, x_test, y_test
 
 
 def saved_model_path(cell: str, models_dir: str | Path = MODELS_DIR) -> Path:
@@ -150,64 +141,24 @@ def load_saved_model(cell: str, models_dir: str | Path = MODELS_DIR):
 def load_results(path: str | Path = RESULTS_PATH) -> dict:
     """Read a results file written by :func:`run` and check that it is complete."""
     path = Path(path)
-    if not path.is_file():
-        raise ResultsFileError(f"{path} does not exist; run `make memory-horizon` to create it")
-    try:
-        results = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
+    results = read_checked(path, "memory-horizon", ResultsFileError, _check_results)
+    lengths = [entry["steps"] for entry in results["results"]]
+    if lengths != results["settings"]["lengths"]:
         raise ResultsFileError(
-            f"{path} is not valid JSON ({error}); run `make memory-horizon` again"
-        ) from None
-    try:
-        settings = results["settings"]
-        lengths = [entry["steps"] for entry in results["results"]]
-        for entry in results["results"]:
-            for cell in settings["cells"]:
-                for seed in settings["seeds"]:
-                    if len(entry["test_mse"][cell][str(seed)]) != settings["epochs"]:
-                        raise KeyError(f"{cell}, seed {seed}, {entry['steps']} steps: wrong number of epochs")
-            entry["baselines"]["mean"], entry["baselines"]["recent marker"]
-        results["environment"]["date"]
-    except (KeyError, TypeError) as error:
-        raise ResultsFileError(
-            f"{path} is incomplete ({error!s}); run `make memory-horizon` to write it again"
-        ) from None
-    if lengths != settings["lengths"]:
-        raise ResultsFileError(f"{path} has lengths {lengths} but its settings say {settings['lengths']}")
+            f"{path} has lengths {lengths} but its settings say {results['settings']['lengths']}"
+        )
     return results
 
 
-def to_json(results: dict) -> str:
-    """Indented JSON with every list of numbers on one line (one learning curve per line).
-
-    >>> print(to_json({"curve": [0.5, 0.25, None]}), end="")
-    {
-     "curve": [0.5, 0.25, null]
-    }
-    """
-    text = json.dumps(results, indent=1)
-    numbers = re.compile(r"\[\s+((?:-?[0-9.eE+-]+|null)(?:,\s+(?:-?[0-9.eE+-]+|null))*)\s+\]")
-    return (
-        numbers.sub(
-            lambda match: "[" + ", ".join(item.strip() for item in match.group(1).split(",")) + "]", text
-        )
-        + "\n"
-    )
-
-
-def _finite(value: float) -> float | None:
-    """JSON has no NaN: a model whose loss diverged is stored as null."""
-    return round(float(value), 6) if math.isfinite(value) else None
-
-
-def _processor() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+def _check_results(results: dict) -> None:
+    settings = results["settings"]
+    for entry in results["results"]:
+        for cell in settings["cells"]:
+            for seed in settings["seeds"]:
+                if len(entry["test_mse"][cell][str(seed)]) != settings["epochs"]:
+                    raise KeyError(f"{cell}, seed {seed}, {entry['steps']} steps: wrong number of epochs")
+        entry["baselines"]["mean"], entry["baselines"]["recent marker"]
+    results["environment"]["date"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -227,9 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     results = run(
         args.lengths, args.seeds, args.epochs, args.train_sequences, args.test_sequences, args.models_dir
     )
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(to_json(results), encoding="utf-8")
-    print(f"Wrote {args.output} in {results['environment']['seconds']} s.")
+    write_json(args.output, results)
     return 0
 
 

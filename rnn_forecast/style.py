@@ -16,11 +16,16 @@ STYLES = {
     "LSTM": {"color": "#009E73", "linestyle": "-.", "marker": "^"},
     "naive": {"color": "#555555", "linestyle": ":", "marker": "x"},
     "drift": {"color": "#CC79A7", "linestyle": (0, (5, 2, 1, 2)), "marker": "+"},
+    # The linear autoregression on last month's return (lesson 3): like lesson 4's "recent
+    # marker", a baseline that remembers only the most recent thing, hence the same colour.
+    "autoregression": {"color": "#D55E00", "linestyle": (0, (3, 1, 1, 1)), "marker": "d"},
     "truth": {"color": "black", "linestyle": "-", "marker": None},
     # Answers that need no model: the mean of the targets, and (adding problem, lesson 4)
-    # remembering only the recent marked value; the highest training target (lesson 3).
+    # remembering only the recent marked value; the highest training target (lesson 3). The
+    # recent-value line is a dark wine, not the palette's vermillion, which beside the
+    # SimpleRNN's orange reads as a second orange.
     "mean": {"color": "black", "linestyle": "--", "marker": None},
-    "recent marker": {"color": "#D55E00", "linestyle": (0, (3, 1, 1, 1, 1, 1)), "marker": None},
+    "recent marker": {"color": "#882255", "linestyle": (0, (3, 1, 1, 1, 1, 1)), "marker": None},
     "training maximum": {"color": "#999999", "linestyle": ":", "marker": None},
 }
 

@@ -8,6 +8,7 @@ and ``JUPYTER_CONFIG_DIR``/``JUPYTER_DATA_DIR``/``JUPYTER_RUNTIME_DIR``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -16,11 +17,46 @@ import urllib.request
 from pathlib import Path
 
 import grading_support as support
+import pytest
 
 from autograder.local_cluster import free_port
 from rnn_forecast.paths import REPOSITORY_ROOT
 
 NBGRADER = str(REPOSITORY_ROOT / ".venv" / "bin" / "nbgrader")
+
+CHROMIUM = Path("/usr/bin/chromium")
+#: Chromium's flags for a quiet, reproducible headless run in a container (FACTS.md).
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@contextlib.contextmanager
+def chromium(profile: Path):
+    """Debian's Chromium driven by Playwright, with a profile of its own; skips where it is missing."""
+    if not CHROMIUM.exists():
+        pytest.skip("Chromium is missing: install the Debian package `chromium` (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            viewport={"width": 1400, "height": 900},
+        )
+        try:
+            yield context
+        finally:
+            context.close()
 
 
 def repository_state() -> list[str]:

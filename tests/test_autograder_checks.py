@@ -210,12 +210,14 @@ def test_not_a_model():
 # ---------------------------------------------------------------- training and RMSE
 
 
+NO_RECORD = (
+    "found no record of its training: train it with the course's `fit(model, train.x, train.y)` "
+    "from `rnn_forecast.models` (Keras's own `model.fit` keeps none)"
+)
+
+
 def test_an_untrained_model_fails_the_training_check(gru8):
-    fails_with(
-        "expected a trained model, found that its optimizer has taken 0 steps (was fit called?)",
-        check_trained,
-        gru8,
-    )
+    fails_with(f"expected a model trained with the course's `fit`, {NO_RECORD}", check_trained, gru8)
 
 
 def test_faking_optimizer_steps_does_not_fake_training():
@@ -223,10 +225,28 @@ def test_faking_optimizer_steps_does_not_fake_training():
     model = build_model(keras.layers.LSTM(4))
     model.optimizer.build(model.trainable_variables)
     model.optimizer.iterations.assign(920)
+    model.layers[0].cell.bias.assign(model.layers[0].cell.bias + 0.01)
+    fails_with(f"expected a model trained with the course's `fit`, {NO_RECORD}", check_trained, model)
+
+
+def test_a_model_set_by_hand_after_training_fails_both_training_and_test_error(split):
+    """The naive forecast in a network's clothes: the last layer answers "the last month"."""
+    set_seed(0)
+    model = build_model(keras.layers.GRU(8))
+    train = to_scale_free(split.x_train, split.y_train)
+    fit(model, train.x, train.y, epochs=2)
+    kernel, bias = model.layers[-1].get_weights()
+    model.layers[-1].set_weights([np.zeros_like(kernel), np.ones_like(bias)])
+    assert checks.graded_rmse(model) < checks.rmse_bound("gru8")  # it would pass on its error alone
+    changed = (
+        "found that its weights are not where its recorded training ended (were they changed after `fit`?)"
+    )
+    fails_with(f"expected a model trained with the course's `fit`, {changed}", check_trained, model)
     fails_with(
-        "expected weights that training has moved, found every bias still at its initial value",
-        check_trained,
+        f"expected the test error of a model trained with the course's `fit`, {changed}",
+        check_test_rmse,
         model,
+        "gru8",
     )
 
 
@@ -253,9 +273,13 @@ def test_the_calibration_file_separates_reference_runs_from_controls():
         assert entry["max_rmse"] == bound_for(entry["rmse_by_seed"])
 
 
-def test_untrained_model_fails_the_rmse_bound_in_one_sentence(gru8):
+def test_a_model_trained_on_raw_prices_fails_the_rmse_bound_in_one_sentence(split):
+    set_seed(0)
+    model = build_model(keras.layers.GRU(8))
+    fit(model, split.x_train, split.y_train, epochs=2)
+    check_trained(model)  # trained, on the wrong inputs: only its test error shows it
     with pytest.raises(AssertionError) as caught:
-        check_test_rmse(gru8, "gru8")
+        check_test_rmse(model, "gru8")
     assert re.fullmatch(
         r"expected a test RMSE of at most [\d,.]+ index points on the 184 test windows, found [\d,.]+",
         str(caught.value),

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from rnn_forecast.branches import epoch_orders, fit_together
+from rnn_forecast.branches import fit_together
 from rnn_forecast.models import build_model, set_seed
+from rnn_forecast.training_record import epoch_orders
 
 import keras
 
@@ -128,3 +129,61 @@ def test_mismatched_arguments_are_refused_with_a_clear_message(data):
     short = build_model(keras.layers.GRU(5), window=WINDOW - 1)
     with pytest.raises(ValueError, match="sequences of one length"):
         fit_together([member("GRU", 0), short], [x, x[:, 1:]], y, seeds=[0, 1], epochs=1)
+
+
+def batches_in_order(x, y, orders, batch_size=32):
+    for order in orders:
+        for start in range(0, len(order), batch_size):
+            batch = order[start : start + batch_size]
+            yield x[batch], y[batch]
+
+
+def early_stopped_alone(model, initial, x, y, validation, seed, patience):
+    """The reference: one Keras fit in the member's orders, with Keras's own EarlyStopping."""
+    model.set_weights(initial)
+    stopper = keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True)
+    history = model.fit(
+        batches_in_order(x, y, epoch_orders(seed, len(x), EARLY_EPOCHS)),
+        steps_per_epoch=-(-len(x) // 32),
+        epochs=EARLY_EPOCHS,
+        shuffle=False,
+        validation_data=validation,
+        callbacks=[stopper],
+        verbose=0,
+    )
+    return model, stopper.best_epoch + 1, len(history.history["loss"])
+
+
+EARLY_EPOCHS = 12
+
+
+@pytest.mark.slow  # trains three models together and each alone, up to 12 epochs
+def test_early_stopping_keeps_each_members_best_epoch_as_keras_early_stopping_does(data):
+    x, y = data
+    # Each member its own validation targets: one the training misleads about (it stops at once),
+    # the training targets themselves (it never stops), and a fraction of them (it stops midway).
+    validation_y = [(0.5 - y[:30]).astype("float32"), y[:30], (0.15 * y[:30]).astype("float32")]
+    validation = ([x[:30]] * 3, validation_y)
+    kinds = [("SimpleRNN", 0), ("GRU", 1), ("LSTM", 2)]
+    models = [member(kind, seed) for kind, seed in kinds]
+    initial = [model.get_weights() for model in models]
+    seeds = [7, 8, 9]
+    together = fit_together(models, x, y, seeds=seeds, epochs=EARLY_EPOCHS, validation=validation, patience=2)
+    assert len(set(together.epochs_run)) == 3, f"members should stop apart: {together.epochs_run}"
+    for index, ((kind, seed), model) in enumerate(zip(kinds, models, strict=True)):
+        alone, best, ran = early_stopped_alone(
+            member(kind, seed), initial[index], x, y, (x[:30], validation_y[index]), seeds[index], 2
+        )
+        assert (together.best_epochs[index], together.epochs_run[index]) == (best, ran), kind
+        assert max_difference(alone.get_weights(), model.get_weights()) < 1e-6, kind
+        assert np.isnan(together.validation_mse[ran:, index]).all()
+        assert not np.isnan(together.validation_mse[:ran, index]).any()
+    columns = together.predict(x)
+    for column, model in enumerate(models):
+        np.testing.assert_allclose(columns[:, column], model.predict(x, verbose=0)[:, 0], atol=1e-6)
+
+
+def test_early_stopping_without_validation_data_is_refused(data):
+    x, y = data
+    with pytest.raises(ValueError, match="early stopping needs validation data"):
+        fit_together([member("GRU", 0)], x, y, seeds=[0], epochs=1, patience=3)

@@ -21,12 +21,11 @@ import re
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 from unittest import mock
 
 import pytest
 from grading_support import ASSIGNMENT, NOTEBOOKS
-from lab_support import JupyterLabServer, copy_course, isolated_environment, make, repository_state
+from lab_support import JupyterLabServer, chromium, copy_course, isolated_environment, make, repository_state
 
 from autograder import lab
 from autograder.steps import missing_answer, missing_answer_again
@@ -34,18 +33,6 @@ from rnn_forecast.paths import REPOSITORY_ROOT
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
-#: Chromium's flags for a quiet, reproducible headless run in a container (FACTS.md).
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOTS = REPOSITORY_ROOT / "build" / "screenshots"
 LESSON_1 = "01_why_rnns_forget.ipynb"
 #: A lesson that runs longer than this is stuck (lesson 1 takes well under a minute).
@@ -88,22 +75,8 @@ def side_tabs(page):
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    if not CHROMIUM.exists():
-        pytest.skip("Chromium is missing: install the Debian package `chromium` (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=CHROMIUM_FLAGS,
-            viewport={"width": 1400, "height": 900},
-        )
-        try:
-            yield context
-        finally:
-            context.close()
+    with chromium(tmp_path_factory.mktemp("chromium-profile")) as context:
+        yield context
 
 
 @pytest.fixture(scope="module")

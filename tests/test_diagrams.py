@@ -120,3 +120,36 @@ def test_no_text_overlaps_another_or_a_box_and_all_stay_inside(cell):
 def test_unknown_cell_gets_a_clear_error():
     with pytest.raises(ValueError, match="choose one of SimpleRNN, LSTM, GRU"):
         diagrams.draw_cell("Transformer")
+
+
+def test_gru_candidate_reads_x_directly_and_the_old_state_only_through_the_reset_gate():
+    """Keras's reset_after=True: h~ = tanh(W_h x_t + b_h + r_t * (U_h h_{t-1} + b'_h)).
+
+    The candidate's tanh is fed by x_t and by the reset product, never by the line that
+    carries h_{t-1}; the linear layer reads h_{t-1} alone; the gates read both.
+    """
+    figure = diagrams.draw_cell("GRU")
+    ax, _, texts, _ = drawn(figure)
+    feeds = {}
+    for artist in [*ax.lines, *ax.patches]:
+        gid = artist.get_gid() or ""
+        if gid.startswith("feed:"):
+            _, kind, box, sources = gid.split(":")
+            feeds.setdefault(f"{kind}:{box}", set()).update(sources.split(","))
+    assert feeds == {
+        "layer:h": {"x_t", "reset"},
+        "layer:u": {"h_prev"},
+        "gate:z": {"x_t", "h_prev"},
+        "gate:r": {"x_t", "h_prev"},
+    }
+    lines = {line.get_gid(): line for line in ax.lines if line.get_gid()}
+    from_x = lines["feed:layer:h:x_t"].get_xydata()
+    from_h = lines["feed:layer:u:h_prev"].get_xydata()
+    boxes = [patch for patch in ax.patches if (patch.get_gid() or "").startswith(("gate:", "layer:"))]
+    # The candidate's feed starts at x_t, under every box; the linear layer's at the state
+    # line, above every box.
+    assert from_x[0][0] == pytest.approx(texts["label:x_t"].get_position()[0])
+    assert from_x[0][1] < min(box.get_y() for box in boxes)
+    assert from_h[0][1] > max(box.get_y() + box.get_height() for box in boxes)
+    # The two lines never share a height: h_{t-1} and x_t are not merged into one bus.
+    assert not set(from_x[1:, 1].round(6)) & set(from_h[1:, 1].round(6))

@@ -67,7 +67,7 @@ def test_the_figures_a_student_is_told_to_expect_are_the_calibrations(folder, ex
 def test_the_bound_follows_the_rule_the_notebook_states(exercise):
     entry = CALIBRATION["exercises"][exercise]
     assert entry["max_rmse"] == math.ceil(1.25 * entry["max"] / 5) * 5
-    # "one trained on raw prices, or not trained, scores thousands of index points"
+    # "one trained on raw prices, or not trained, scores more than a thousand index points"
     assert min(entry["controls"].values()) >= 1000
 
 

@@ -60,3 +60,44 @@ def test_other_layers_and_settings_are_refused():
         lstm_gates(keras.layers.GRU(2), np.zeros((1, 3, 1)))
     with pytest.raises(ValueError, match="reset_after=False"):
         gru_gates(keras.layers.GRU(2, reset_after=False), np.zeros((1, 3, 1)))
+
+
+def test_a_clamped_update_gate_of_one_freezes_the_gru_state_exactly_where_asked():
+    layer, _ = layer_with_random_weights(keras.layers.GRU, 4, 2, 8, 3)
+    x = np.random.default_rng(2).normal(size=(3, 8, 2)).astype("float32")
+    where = np.zeros((3, 8), dtype=bool)
+    where[:, 3:6] = True  # steps 3, 4, 5
+    free, held = gru_gates(layer, x), gru_gates(layer, x, clamp={"update": 1.0}, where=where)
+    np.testing.assert_array_equal(held["hidden"][:, :3], free["hidden"][:, :3])  # untouched before
+    for t in (3, 4, 5):
+        np.testing.assert_array_equal(held["hidden"][:, t], free["hidden"][:, 2])  # held
+    assert (held["update"][:, 3:6] == 1).all()
+    assert np.abs(held["hidden"][:, 6:] - free["hidden"][:, 6:]).max() > 1e-3  # the run goes on from there
+
+
+def test_a_closed_reset_gate_makes_the_gru_candidate_blind_to_the_old_state():
+    layer, _ = layer_with_random_weights(keras.layers.GRU, 4, 2, 6, 4)
+    kernel, _, bias = layer.get_weights()
+    x = np.random.default_rng(5).normal(size=(3, 6, 2)).astype("float32")
+    blind = gru_gates(layer, x, clamp={"reset": 0.0})
+    from_input_only = np.tanh(x.astype("float64") @ kernel[:, 8:] + bias[0, 8:])
+    np.testing.assert_allclose(blind["candidate"], from_input_only, atol=1e-6)
+
+
+def test_clamping_the_lstm_forget_gate_open_and_the_input_shut_holds_the_cell_state():
+    layer, _ = layer_with_random_weights(keras.layers.LSTM, 4, 2, 7, 6)
+    x = np.random.default_rng(7).normal(size=(3, 7, 2)).astype("float32")
+    where = np.zeros((3, 7), dtype=bool)
+    where[:, 2:] = True
+    held = lstm_gates(layer, x, clamp={"forget": 1.0, "input": 0.0}, where=where)
+    for t in range(2, 7):
+        np.testing.assert_array_equal(held["cell"][:, t], held["cell"][:, 1])
+
+
+def test_clamping_an_unknown_gate_or_a_wrong_mask_is_refused():
+    layer, _ = layer_with_random_weights(keras.layers.GRU, 2, 1, 4, 0)
+    x = np.zeros((2, 4, 1), dtype="float32")
+    with pytest.raises(ValueError, match="no gate forget to clamp; choose among update, reset"):
+        gru_gates(layer, x, clamp={"forget": 1.0})
+    with pytest.raises(ValueError, match=r"where must have the shape \(sequences, steps\) = \(2, 4\)"):
+        gru_gates(layer, x, clamp={"update": 1.0}, where=np.ones((2, 5), dtype=bool))

@@ -185,7 +185,16 @@ def test_controls_redraw_and_say_what_to_do_without_a_kernel(explorer):
     ]
     box.children[1].value = 2.5
     assert redraws == [2.5]
-    assert "run the notebook" in box._repr_mimebundle_()["text/plain"]
+    assert "run this cell to get them" in box._repr_mimebundle_()["text/plain"]
+
+
+def test_a_bias_back_at_zero_reads_0_00_not_minus_0_00(explorer):
+    # A slider stepped down and up again can stop a rounding error below zero.
+    explorer.set("GRU", 0.25 - 0.25 - 1e-17)
+    legend = [text.get_text() for text in explorer.ax.get_legend().get_texts()]
+    assert "GRU, bias of z 0.00" in legend
+    assert "0.50$^k$ (gate value $\\sigma$(0.00))" in legend
+    assert not any("-0.00" in text for text in legend)
 
 
 def test_explorer_needs_all_three_cells():

@@ -14,7 +14,10 @@ under /tmp with TMPDIR elsewhere, by both commands. Then:
 - every read or write outside a kernel's own folder failed, no connection reached the
   grader's loopback, and no process a submission started outlived its notebook;
 - the course's files, the grader's checks and ``submitted/`` are byte-identical;
-- every notebook that attacked is flagged in the gradebook, and no honest one is.
+- every notebook that attacked is flagged in the gradebook, unless its attack leaves nothing
+  to see (``hostile_submissions.UNSEEN``), and no honest one is;
+- nothing the kernel must not know reaches it: a hook that records every cell the grader
+  runs sees no hidden test, and the grader's package holds no answer key to read.
 
 To show the attacks are real, the forging kinds are also graded by nbgrader's own in-kernel
 pipeline, where they score points they did not earn.
@@ -23,6 +26,7 @@ pipeline, where they score points they did not earn.
 from __future__ import annotations
 
 import hashlib
+import re
 import socket
 import threading
 import uuid
@@ -33,14 +37,17 @@ import nbformat
 import psutil
 import pytest
 from grading_support import ASSIGNMENT, NOTEBOOKS
-from hostile_submissions import FORGING, HOSTILE_KINDS, attack_cells
+from hostile_submissions import FORGING, HOSTILE_KINDS, OUTPUT_KINDS, UNSEEN, attack_cells
 from nbgrader.api import Gradebook
+from test_outputs import runnable
+
+from autograder import outputs
 
 pytestmark = pytest.mark.slow
 
 #: student -> kind. The honest students sort before and after the attackers, so that an
 #: attack on the gradebook would reach grades recorded before it.
-HONEST = {"aaron": "solution", "zora": "release"}
+HONEST = {"aaron": "solution", "fiona": "functional_api", "zora": "release"}
 HOSTILE = {f"h_{kind}": kind for kind in HOSTILE_KINDS}
 OTHER_STUDENT = "aaron"
 
@@ -127,7 +134,8 @@ def outputs_text(course: Path, student: str) -> str:
     for path in (course / "autograded" / student / ASSIGNMENT).glob("*.ipynb"):
         for cell in nbformat.read(path, as_version=4).cells:
             for output in cell.get("outputs", []):
-                texts.append(output.get("text", "") + output.get("evalue", ""))
+                shown = "".join(str(value) for value in output.get("data", {}).values())
+                texts.append(output.get("text", "") + output.get("evalue", "") + shown)
     return "\n".join(texts)
 
 
@@ -169,7 +177,12 @@ def test_each_submission_scores_exactly_its_honest_work(graded, student):
 
 
 def test_every_attacking_notebook_is_flagged_and_no_honest_one(graded):
-    attacked = {(student, name) for student in HOSTILE for name in attacked_notebooks(student)}
+    attacked = {
+        (student, name)
+        for student in HOSTILE
+        if HOSTILE[student] not in UNSEEN
+        for name in attacked_notebooks(student)
+    }
     assert graded.flagged == attacked
 
 
@@ -195,6 +208,7 @@ def test_flags_name_what_was_tried(graded):
     # Read, then erased what it could of the audit trail: the read is on record all the same.
     assert "read" in flags("h_erase_audit_trail")
     assert "solutions/gated_rnn/2_gru8.ipynb" in flags("h_erase_audit_trail")
+    assert "ex2_trained_test: the check passed in the student's kernel" in flags("h_forged_record")
 
 
 def test_course_files_and_the_graders_checks_are_byte_identical(graded):
@@ -210,6 +224,17 @@ def test_reads_outside_the_sandbox_fail(graded):
     assert printed.count("could not read") == 3, printed
     assert "BEGIN SOLUTION" not in printed
     assert "check_test_rmse" not in printed
+
+
+def test_hidden_tests_and_the_answer_key_never_reach_the_kernel(graded):
+    spied = outputs_text(graded.course, "h_hidden_test_spy")
+    assert "hand_over" in spied  # the hook saw what the grader ran...
+    assert "check_test_rmse" not in spied  # ...but never a hidden test
+    assert "HIDDEN TESTS" not in spied
+    key = [line for line in outputs_text(graded.course, "h_read_the_key").splitlines() if "the key:" in line]
+    assert key  # the attack read what the package has...
+    for gate in ("forget", "input", "output", "reset", "update"):
+        assert gate not in key[0], key  # ...which names no gate
 
 
 def test_the_gradebook_attack_failed(graded):
@@ -244,7 +269,8 @@ def test_make_grade_lists_the_flags(graded):
         pytest.skip("plain nbgrader prints no summary")
     assert "Flagged for the instructor" in graded.result.stdout
     for student in HOSTILE:
-        assert f"  {student}, " in graded.result.stdout, student
+        if HOSTILE[student] not in UNSEEN:
+            assert f"  {student}, " in graded.result.stdout, student
 
 
 # ---------------------------------------------------------------- the attacks are real
@@ -264,3 +290,87 @@ def in_kernel_grading(tmp_path_factory):
 def test_without_the_protections_each_forging_kind_scores_points_it_did_not_earn(in_kernel_grading, kind):
     forged = sum(score or 0 for score in in_kernel_grading[f"h_{kind}"].values())
     assert forged > 0, in_kernel_grading[f"h_{kind}"]
+
+
+# ---------------------------------------------------------------- outputs for the instructor's browser
+
+OUTPUT_STUDENTS = [f"h_{kind}" for kind in OUTPUT_KINDS]
+#: What a stored display may hold once the grader cleaned it.
+CLEAN_TYPES = {"text/plain", "text/html", "image/png", "image/jpeg"}
+
+
+def autograded_1_gates(graded, student):
+    return graded.course / "autograded" / student / ASSIGNMENT / "1_gates.ipynb"
+
+
+@pytest.fixture(scope="module")
+def feedback(graded):
+    """``nbgrader generate_feedback`` for the output attackers and the honest student: student -> page."""
+    pages = {}
+    for student in [*OUTPUT_STUDENTS, "aaron"]:
+        result = support.run_nbgrader(graded.course, "generate_feedback", ASSIGNMENT, f"--student={student}")
+        assert result.returncode == 0, result.stderr[-3000:]
+        pages[student] = graded.course / "feedback" / student / ASSIGNMENT / "1_gates.html"
+    return pages
+
+
+@pytest.mark.parametrize("student", OUTPUT_STUDENTS)
+def test_the_autograded_notebook_holds_nothing_a_browser_runs(graded, student):
+    notebook = nbformat.read(autograded_1_gates(graded, student), as_version=4)
+    displays = [o for cell in notebook.cells for o in cell.get("outputs", []) if "data" in o]
+    for output in displays:
+        assert set(output["data"]) <= CLEAN_TYPES, output["data"].keys()
+        assert runnable(output["data"].get("text/html", "")) == [], output["data"]["text/html"]
+    if student == "h_script_outputs":
+        html = [o["data"]["text/html"] for o in displays if "text/html" in o["data"]]
+        assert "<td>a table</td>" in "".join(html)  # what was HTML and safe is still shown
+        assert html[-1] == "<img>"  # the display updated after later cells, cleaned too
+
+
+def test_printed_output_stays_under_the_byte_limits(graded, feedback):
+    notebook = nbformat.read(autograded_1_gates(graded, "h_output_flood"), as_version=4)
+    sizes = [
+        sum(outputs.output_bytes(o) for o in cell.outputs)
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+    ]
+    assert max(sizes) <= outputs.CELL_LIMIT
+    assert sum(sizes) <= outputs.NOTEBOOK_LIMIT
+    notes = [
+        re.fullmatch(r"\n\[output truncated by the grader: ([\d,]+) bytes of ([\d,]+) shown\]\n", o.text)
+        for cell in notebook.cells
+        for o in cell.get("outputs", [])
+        if "[output truncated" in o.get("text", "")
+    ]
+    # The first answer cell, and each later answer cell where the post-run hook printed 1.5 MiB.
+    assert len(notes) == 3, notes
+    for shown, total in (note.groups() for note in notes):
+        assert int(shown.replace(",", "")) <= outputs.CELL_LIMIT < int(total.replace(",", ""))
+    for path in (autograded_1_gates(graded, "h_output_flood"), feedback["h_output_flood"]):
+        assert path.stat().st_size < outputs.NOTEBOOK_LIMIT + 2**20, path
+
+
+@pytest.mark.parametrize("student", OUTPUT_STUDENTS)
+def test_the_feedback_page_runs_nothing_but_its_templates_scripts(feedback, student):
+    """The same scripts, handlers and frames as the honest student's page: those of nbgrader's template."""
+    page, honest = feedback[student].read_text(), feedback["aaron"].read_text()
+    assert runnable(page) == runnable(honest)
+
+
+def test_feedback_cleans_a_notebook_graded_before_outputs_were_cleaned(graded, feedback):
+    """A notebook autograded without the sanitiser (an earlier version of the course) renders clean."""
+    path = autograded_1_gates(graded, "h_script_outputs")
+    notebook = nbformat.read(path, as_version=4)
+    support.cells_by_grade_id(notebook)["ex1_lstm_answer"].outputs += [
+        nbformat.v4.new_output("display_data", data={"text/html": "<script>alert('earlier')</script>"}),
+        nbformat.v4.new_output("display_data", data={"application/javascript": "alert('earlier js')"}),
+    ]
+    path.chmod(0o644)
+    nbformat.write(notebook, path)
+    result = support.run_nbgrader(
+        graded.course, "generate_feedback", ASSIGNMENT, "--student=h_script_outputs", "--force"
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    page = feedback["h_script_outputs"].read_text()
+    assert "[removed by the grader: application/javascript]" in page  # the notebook was rendered again
+    assert runnable(page) == runnable(feedback["aaron"].read_text())

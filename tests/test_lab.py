@@ -102,7 +102,9 @@ def test_each_view_switches_off_the_other_roles_nbgrader_parts(view, tmp_path):
     ]
     disabled = json.loads((tmp_path / "labconfig" / "page_config.json").read_text())["disabledExtensions"]
     formgrader_on = view == "instructor"
-    assert server["nbgrader.server_extensions.formgrader"] is formgrader_on
+    # The instructor's Formgrader is nbgrader's behind a Content-Security-Policy, never nbgrader's own.
+    assert server["nbgrader.server_extensions.formgrader"] is False
+    assert server[lab.SAFE_FORMGRADER] is formgrader_on
     assert ("@jupyter/nbgrader:formgrader" in disabled) is not formgrader_on
     assert ("@jupyter/nbgrader:create-assignment" in disabled) is not formgrader_on
     assert server["nbgrader.server_extensions.assignment_list"] is not formgrader_on

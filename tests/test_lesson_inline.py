@@ -1,9 +1,9 @@
 """The code the lessons show inline behaves like the course package (and like Keras).
 
-A lesson writes some code out for teaching: windows by hand, the LSTM and GRU steps in
-NumPy, the training loop of the comparison, the adding problem. These tests take that code
-from the committed notebook itself (the code cell whose first line is a ``# lesson code:``
-marker) and run it, so a lesson cannot drift away from the package it teaches.
+A lesson writes some code out for teaching: windows by hand, the autoregression and the Keras
+training of the comparison, the LSTM and GRU steps in NumPy, the adding problem. These tests
+take that code from the committed notebook itself (the code cell whose first line is a
+``# lesson code:`` marker) and run it, so a lesson cannot drift away from the package it teaches.
 Also checked here: the lessons' structure that the course promises (goals, reproducibility,
 summary, links to the exercises, executed and free of errors and stderr).
 """
@@ -65,13 +65,36 @@ def test_windows_by_hand_on_the_course_data(series):
     assert np.array_equal(y_hand, y)
 
 
+# ---------------------------------------------------------------- lesson 3: the autoregression
+
+
+def test_autoregression_by_hand_equals_the_package(split):
+    from rnn_forecast.autoregression import fit_autoregression
+
+    code = inline_code("03_sp500_comparison.ipynb", "autoregression_by_hand", {"np": np})
+    a, b = code["fit_autoregression_by_hand"](split.x_train, split.y_train)
+    package = fit_autoregression(split.x_train, split.y_train)
+    assert (a, b) == pytest.approx((package.intercept, package.coefficients[0]), abs=1e-12)
+    np.testing.assert_allclose(
+        code["autoregression_by_hand"](split.x_test, a, b), package.forecast(split.x_test), rtol=1e-12
+    )
+
+
 # ---------------------------------------------------------------- lesson 3: the model in Keras
 
 
 def keras_forecaster():
+    import math
+
+    from rnn_forecast.training_record import epoch_orders
+
     import keras
 
-    return inline_code("03_sp500_comparison.ipynb", "keras_forecaster", {"keras": keras})
+    return inline_code(
+        "03_sp500_comparison.ipynb",
+        "keras_forecaster",
+        {"keras": keras, "math": math, "epoch_orders": epoch_orders},
+    )
 
 
 def unnamed(config: dict) -> dict:
@@ -96,21 +119,56 @@ def test_keras_forecaster_builds_the_package_model(cell):
     assert ours.loss == theirs.loss == "mse"
 
 
-@pytest.mark.slow  # trains each cell twice
-@pytest.mark.parametrize("cell", ["SimpleRNN", "GRU"])
-def test_keras_forecaster_trains_like_the_package_fit(cell, split):
-    """Same seed, same data: the lesson's model.fit and the package's fit end with the same weights."""
-    from rnn_forecast.models import CELLS, build_model, fit, predict, set_seed
+@pytest.mark.slow  # trains each cell twice, up to eight epochs
+@pytest.mark.parametrize("cell", ["SimpleRNN", "GRU", "LSTM"])
+def test_the_lessons_plain_keras_fit_and_fit_together_train_the_same_model(cell, split):
+    """Lesson 3 trains seed 0 with model.fit and EarlyStopping; the other seeds come from fit_together.
 
-    train = rnn_forecast.to_scale_free(split.x_train, split.y_train)
-    set_seed(3)
-    ours = keras_forecaster()["train_forecaster"](CELLS[cell](32), train.x, train.y, epochs=2)
-    set_seed(3)
-    theirs = build_model(CELLS[cell](32))
-    fit(theirs, train.x, train.y, epochs=2)
-    for mine, package in zip(ours.get_weights(), theirs.get_weights(), strict=True):
-        np.testing.assert_array_equal(mine, package)
-    np.testing.assert_array_equal(predict(ours, train.x), predict(theirs, train.x))
+    Same seed, same windows, same validation windows: the same epochs run, the same epoch kept,
+    the same weights.
+    """
+    from rnn_forecast.branches import fit_together
+    from rnn_forecast.models import CELLS, build_model, set_seed
+
+    lesson = keras_forecaster()
+    lesson["MAX_EPOCHS"], lesson["PATIENCE"] = 8, 2
+    train = rnn_forecast.to_scale_free(split.x_train[:601], split.y_train[:601])
+    validation = rnn_forecast.to_scale_free(split.x_train[601:], split.y_train[601:])
+    set_seed(4)
+    plain, history = lesson["train_forecaster"](
+        CELLS[cell](32), train.x, train.y, seed=4, validation=(validation.x, validation.y)
+    )
+    set_seed(4)
+    member = build_model(CELLS[cell](32))
+    together = fit_together(
+        [member], train.x, train.y, seeds=[4], epochs=8, validation=(validation.x, validation.y), patience=2
+    )
+    assert together.epochs_run[0] == len(history.history["loss"])
+    assert together.best_epochs[0] == int(np.argmin(history.history["val_loss"])) + 1
+    for mine, package in zip(plain.get_weights(), member.get_weights(), strict=True):
+        np.testing.assert_allclose(mine, package, atol=1e-6)
+
+
+@pytest.mark.slow  # trains a SimpleRNN twice on raw prices
+def test_the_lessons_raw_price_fit_is_the_one_fit_together_trains(split):
+    """Without validation data the lesson's fit runs every epoch, as fit_together does (the raw-price controls)."""
+    from rnn_forecast.branches import fit_together
+    from rnn_forecast.models import build_model, set_seed
+
+    import keras
+
+    lesson = keras_forecaster()
+    lesson["MAX_EPOCHS"] = 3
+    set_seed(0)
+    plain, history = lesson["train_forecaster"](
+        keras.layers.SimpleRNN(32), split.x_train, split.y_train, seed=0
+    )
+    set_seed(0)
+    member = build_model(keras.layers.SimpleRNN(32))
+    fit_together([member], split.x_train, split.y_train, seeds=[0], epochs=3)
+    assert len(history.history["loss"]) == 3
+    for mine, package in zip(plain.get_weights(), member.get_weights(), strict=True):
+        np.testing.assert_allclose(mine, package, rtol=1e-5, atol=1e-6)
 
 
 # ---------------------------------------------------------------- lesson 2: NumPy cells
@@ -275,3 +333,37 @@ def test_lesson_links_point_to_existing_lessons(notebook):
     markdown = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "markdown")
     for target in re.findall(r"\]\(([0-9][0-9]_[a-z0-9_]+\.ipynb)\)", markdown):
         assert (LESSONS_DIR / target).is_file(), f"{name} links to missing {target}"
+
+
+@pytest.mark.slow  # trains a GRU twice, three epochs at 50 steps
+def test_the_training_in_plain_view_is_the_experiments_training():
+    """Lesson 4's plain model.fit loop trains exactly as adding.train_alone (and so the scripts) does."""
+    from rnn_forecast import adding
+    from rnn_forecast.models import set_seed
+    from rnn_forecast.training_record import epoch_orders
+
+    import keras
+
+    adding_model = inline_code("04_where_gates_win.ipynb", "adding_model", {"keras": keras})["adding_model"]
+    x_train, y_train = adding.adding_problem(80, 50, np.random.default_rng(0))
+    x_test, y_test = adding.adding_problem(40, 50, np.random.default_rng(1))
+    lesson = inline_code(
+        "04_where_gates_win.ipynb",
+        "train_in_plain_view",
+        {
+            "np": np,
+            "keras": keras,
+            "set_seed": set_seed,
+            "epoch_orders": epoch_orders,
+            "adding_model": adding_model,
+            "x_train": x_train,
+            "y_train": y_train,
+            "x_test": x_test,
+            "y_test": y_test,
+            "print": lambda *args: None,
+        },
+    )
+    model, curve = adding.train_alone("GRU", 0, x_train, y_train, x_test, y_test, epochs=3)
+    for mine, package in zip(lesson["gru"].get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(mine, package)
+    np.testing.assert_allclose(lesson["plain_view_curve"], curve, rtol=1e-5)

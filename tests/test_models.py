@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from rnn_forecast.comparison import DRIFT, NAIVE, compare, comparison_table
+from rnn_forecast.comparison import AUTOREGRESSION, DRIFT, NAIVE, compare, comparison_table
 from rnn_forecast.models import build_cell_model, build_model, fit, predict, set_seed
 
 import keras
@@ -65,14 +65,15 @@ def test_same_seed_gives_identical_training_and_other_seeds_do_not():
 
 
 @pytest.mark.slow  # trains the three cells
-def test_comparison_table_lists_each_cell_and_both_baselines(split):
+def test_comparison_table_lists_each_cell_and_the_three_baselines(split):
     baselines, scores = compare(seeds=(0, 1), cells=("GRU",), epochs=1, split=split)
     table = comparison_table(baselines, scores)
-    assert list(table.index) == ["GRU", NAIVE, DRIFT]
+    assert list(table.index) == ["GRU", NAIVE, DRIFT, AUTOREGRESSION]
     assert table.loc["GRU", "seeds"] == 2
     assert table.loc["GRU", "RMSE min"] <= table.loc["GRU", "RMSE median"] <= table.loc["GRU", "RMSE max"]
     assert round(table.loc[NAIVE, "RMSE median"], 1) == 125.1
     assert table.loc[DRIFT, "RMSE median"] < table.loc[NAIVE, "RMSE median"]
+    assert round(table.loc[AUTOREGRESSION, "RMSE median"], 1) == 119.0
 
 
 def test_importing_the_package_first_keeps_tensorflow_silent():

@@ -18,8 +18,9 @@ from grading_support import ASSIGNMENT, AUTOGRADED, NOTEBOOKS
 
 from autograder import checks, handover, sandbox, steps, verifier
 from autograder.trusted import CheckCall, UnverifiableTestCell, parse_test_cell
-from rnn_forecast.models import build_model
+from rnn_forecast.models import build_model, fit, set_seed
 from rnn_forecast.paths import REPOSITORY_ROOT
+from rnn_forecast.windows import course_split, to_scale_free
 
 import keras
 
@@ -172,13 +173,29 @@ def test_a_model_file_with_extra_parts_is_refused():
         verifier.load_keras_file(data.getvalue())
 
 
-def test_a_model_loads_with_its_training_state():
+def test_a_handed_over_model_arrives_with_its_training_record():
+    split = course_split()
+    train = to_scale_free(split.x_train, split.y_train)
+    set_seed(0)
     model = build_model(keras.layers.GRU(8))
-    model.fit(np.ones((8, 12, 1)), np.ones(8), epochs=1, verbose=0)
-    loaded = verifier.load_keras_file(keras_file(model))
+    fit(model, train.x, train.y, epochs=2)
+    handed = handover.decode(json.loads(json.dumps(handover.encode(model))))
+    loaded = verifier.load_handed_over_model(handed)
     checks.check_trained(loaded)
     checks.check_recurrent_layers(loaded, "GRU")
-    assert int(loaded.optimizer.iterations.numpy()) == 1
+    assert int(loaded.optimizer.iterations.numpy()) == 2 * 23
+
+
+def test_a_functional_model_is_loaded_and_judged_like_a_sequential_one():
+    """keras.Model(inputs, outputs) names its links between layers `__keras_tensor__`: no class."""
+    inputs = keras.Input((12, 1))
+    hidden = keras.layers.Dense(16, activation="relu")(keras.layers.GRU(8)(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(1)(hidden))
+    model.compile(optimizer="adam", loss="mse")
+    loaded = verifier.load_keras_file(keras_file(model))
+    checks.check_recurrent_layers(loaded, "GRU")
+    checks.check_units(loaded, 8)
+    checks.check_shapes_and_parameters(loaded, 425)
 
 
 @pytest.mark.slow  # starts the sandboxed verifier, which loads Keras
