@@ -120,13 +120,14 @@ horizon-probes: setup
 #   make collect          the students' latest submissions -> submitted/ (UPDATE=1: newer ones too)
 #   make autograde        grade every submission under submitted/ (new ones; FORCE=1 regrades all)
 #   make grade            the same in parallel, with time and memory limits and a progress bar
+#   make doctor           check that grading can run here (sandbox, a student kernel, the verifier)
 #   make feedback         feedback/ (HTML per student and notebook)
 #   make release-feedback publish the feedback to the exchange for students to fetch
 #   make export           grades.csv
 #   make calibrate        retrain the reference solutions over 10 seeds -> autograder/calibration.json
 ASSIGNMENT := gated_rnn
 NBGRADER := $(BIN)/nbgrader
-.PHONY: release collect gradebook autograde grade feedback release-feedback export calibrate
+.PHONY: release collect gradebook autograde preflight doctor grade feedback release-feedback export calibrate
 
 release: setup
 	$(NBGRADER) generate_assignment $(ASSIGNMENT) --force
@@ -145,8 +146,17 @@ gradebook: setup
 
 # nbgrader's own autograde, one student at a time, on a copy of each submission read without
 # following links (autograder/checked.py): a broken submission stops only itself.
-autograde: gradebook
+autograde: gradebook preflight
 	$(BIN)/python -m autograder.checked autograde $(ASSIGNMENT) $(if $(FORCE),--force)
+
+# Before any student is graded, one sandboxed student kernel and one verifier start here
+# with the course's configuration; if either cannot, grading stops with the cause and what
+# to do (make grade runs the same checks itself). make doctor prints every check.
+preflight: setup
+	@$(BIN)/python -m autograder.doctor --preflight
+
+doctor: setup
+	$(BIN)/python -m autograder.doctor
 
 # The whole class in parallel, with limits and progress (README, "Grading a whole class").
 #   make grade GRADE_FLAGS="--workers 4 --timeout 600 --memory-limit 3072 --student ana"

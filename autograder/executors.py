@@ -23,17 +23,17 @@ import traceback
 import uuid
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
 
 from autograder.grade_job import (
-    GRADER_ERROR,
-    WORKER_LOST,
+    NOT_GRADED,
     JobResult,
     JobSpec,
     Release,
     environment_problem,
+    job_config,
     run_job,
 )
-from autograder.sandbox import SandboxUnavailable, require_sandbox
 
 #: A job starts at most this often: once, and once more after its worker died.
 MAX_STARTS = 2
@@ -49,11 +49,12 @@ class LocalPool:
         self.workers = workers
 
     def check(self, release: Release) -> None:
-        if not release.limits.unsafe_no_sandbox:
-            try:
-                require_sandbox()
-            except SandboxUnavailable as error:
-                raise SystemExit(str(error)) from None
+        """Stop before the first job unless a sandboxed kernel and a verifier work here (autograder.doctor)."""
+        from autograder.doctor import STOPPED, preflight_problem
+
+        problem = preflight_problem(job_config(release), Path(release.course_folder))
+        if problem:
+            raise SystemExit(f"{STOPPED}: {problem}")
 
     def run(self, specs: Iterable[JobSpec], release: Release) -> Iterator[JobResult]:
         threads = max(1, (os.cpu_count() or 1) // self.workers)
@@ -88,9 +89,7 @@ class DaskCluster:
                 f"The Dask cluster at {self.address} has no workers: start some (`dask worker {self.address}`)."
             )
         try:
-            problems = self.client.run(
-                worker_problem, release.environment, not release.limits.unsafe_no_sandbox
-            )
+            problems = self.client.run(worker_problem, release)
         except Exception as error:  # noqa: BLE001  (a worker without the course's package cannot even answer)
             raise SystemExit(
                 f"A worker of the Dask cluster at {self.address} cannot run the course's grading ({error!r}): "
@@ -143,8 +142,14 @@ class DaskCluster:
             if started < MAX_STARTS and submissions < MAX_SUBMISSIONS:
                 return None
             return lost(spec, started)
-        except Exception:  # noqa: BLE001  (reported as the student's outcome; the other jobs go on)
-            return JobResult(spec.student, outcome=GRADER_ERROR, log=traceback.format_exc())
+        except Exception as error:  # noqa: BLE001  (reported as the student's outcome; the other jobs go on)
+            return JobResult(
+                spec.student,
+                outcome=NOT_GRADED,
+                reason=f"the Dask cluster failed the job ({type(error).__name__}: {error}); grade "
+                f"{spec.student} again with --student once the cluster is healthy",
+                log=traceback.format_exc(),
+            )
         finally:
             future.release()
 
@@ -152,9 +157,18 @@ class DaskCluster:
         self.client.close()
 
 
-async def worker_problem(expected: dict[str, str], sandboxed: bool) -> str | None:
-    """:func:`environment_problem` on a worker, in a thread: the worker's event loop keeps answering."""
-    return await asyncio.to_thread(environment_problem, expected, sandboxed)
+async def worker_problem(release: Release) -> str | None:
+    """Why a worker cannot grade: another course environment (:func:`environment_problem`), or
+    a sandboxed kernel or verifier that does not start there (the preflight of
+    :mod:`autograder.doctor`). Run in a thread: the worker's event loop keeps answering."""
+    return await asyncio.to_thread(_worker_problem, release)
+
+
+def _worker_problem(release: Release) -> str | None:
+    from autograder.doctor import preflight_problem
+
+    problem = environment_problem(release.environment, not release.limits.unsafe_no_sandbox)
+    return problem or preflight_problem(job_config(release), None)
 
 
 def _hold(value):
@@ -162,12 +176,12 @@ def _hold(value):
 
 
 def lost(spec: JobSpec, started: int) -> JobResult:
+    reason = (
+        f"the worker grading {spec.student} died {started} time(s) in the middle of the job; grade "
+        f"{spec.student} again with --student once the cluster is healthy"
+    )
     return JobResult(
-        spec.student,
-        outcome=WORKER_LOST,
-        attempts=started,
-        log=f"Not graded: the worker grading {spec.student} died {started} time(s) in the middle of the job; "
-        "it is not tried again. Grade this student again once the cluster is healthy.",
+        spec.student, outcome=NOT_GRADED, attempts=started, reason=reason, log=f"Not graded: {reason}."
     )
 
 

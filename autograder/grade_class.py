@@ -21,9 +21,12 @@ import statistics
 import time
 from pathlib import Path
 
-from autograder.grade_job import DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT, GRADED, Limits
+from autograder.grade_job import DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT, GRADED, NOT_GRADED, Limits
 from autograder.grading_report import summary_table
 from autograder.orchestrate import grade_class
+
+#: The exit status when the grader failed for some students: they have no score until graded again.
+EXIT_NOT_GRADED = 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         "--disk-limit",
         type=int,
         metavar="MIB",
-        help="size limit of each kernel's working folder in MiB (default 256)",
+        help="size limit of everything a kernel writes (working folder, /tmp, /dev/shm) in MiB (default 256)",
     )
     parser.add_argument(
         "--unsafe-no-sandbox",
@@ -110,16 +113,24 @@ def main(argv: list[str] | None = None) -> int:
         print(f"No submissions of {args.assignment} under {args.course_dir.resolve() / 'submitted'}.")
         return 1
     print(summary_table(jobs))
-    failed = [j for j in jobs if j.outcome != GRADED]
+    failed = [j for j in jobs if j.outcome not in (GRADED, NOT_GRADED)]
+    not_graded = [j.student for j in jobs if j.outcome == NOT_GRADED]
     where = f"on the Dask cluster at {args.scheduler}" if args.scheduler else f"with {workers} workers"
     logs = args.course_dir.resolve() / ".grade_class" / args.assignment
+    faults = (
+        f"; {len(not_graded)} not graded because of the grader ({', '.join(not_graded)})"
+        if not_graded
+        else ""
+    )
     print(
         f"{len(jobs)} submissions in {time.perf_counter() - started:.0f} s {where}; "
         f"median {statistics.median(j.seconds for j in jobs):.0f} s each, "
-        f"peak {max(j.peak_mib for j in jobs):.0f} MiB; {len(failed)} not graded cleanly"
-        + (f" (logs: {logs})" if failed else "")
+        f"peak {max(j.peak_mib for j in jobs):.0f} MiB; {len(failed)} stopped by a limit or a crash{faults}"
+        + (f" (logs: {logs})" if failed or not_graded else "")
         + f"; {sum(bool(j.flags) for j in jobs)} flagged"
     )
+    if not_graded:
+        return EXIT_NOT_GRADED
     return 1 if failed else 0
 
 

@@ -20,12 +20,16 @@ nbgrader finishes, so cells that passed before keep their points; a kernel that 
 interrupts is killed), memory (a data-size limit the kernel inherits, so the allocating cell
 raises ``MemoryError``), the kernel's disk, and death with the process that started it. A
 job refuses to grade on a machine whose course environment differs from the instructor's.
+A fault of the grading machinery (reported by the preprocessors, :mod:`autograder.trusted`)
+is the outcome :data:`NOT_GRADED`: the job hands back no rows and no notebooks, and is tried
+once more first.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -42,24 +46,26 @@ from pathlib import Path
 import nbformat
 import psutil
 from nbgrader.api import Gradebook, MissingEntry
+from traitlets.config import Config
 
 import autograder
 import rnn_forecast
 from autograder.gradebook_rows import StudentRows, read_rows, write_rows
 from autograder.sandbox import SandboxUnavailable, require_sandbox
-from autograder.trusted import FLAGS_KEY
+from autograder.trusted import FAULTS_VARIABLE, FLAGS_KEY
 from rnn_forecast.data import DATA_PATH
 
 GRADED = "graded"
 TIMED_OUT = "timed out"
 MEMORY = "memory limit"
 CRASHED = "crashed"
-#: Not graded: the worker running the job died twice (autograder.executors).
-WORKER_LOST = "worker lost"
-#: Not graded because of the grading machinery, not the submission; the log says what.
-GRADER_ERROR = "grader error"
+#: The grading machinery failed, not the submission (no sandbox, a verifier that died twice, a
+#: worker lost twice, another course environment): no score, and the reason says what to do.
+NOT_GRADED = "not graded"
 #: Outcomes of a job in which nbgrader ran, so that its autograded files and rows count.
 NBGRADER_RAN = (GRADED, TIMED_OUT, MEMORY, CRASHED)
+#: A job that was not graded is tried once more (a verifier or a kernel that failed once).
+ATTEMPTS = 2
 
 DEFAULT_TIMEOUT = 900
 DEFAULT_MEMORY_MIB = 4096
@@ -92,7 +98,7 @@ class Limits:
     interrupt_grace: float = 20.0
     #: nbgrader's per-cell timeout (``Execute.timeout``); None keeps nbgrader_config.py's.
     cell_timeout: int | None = None
-    #: Size limit of each kernel's working folder, MiB; None keeps the sandbox's default.
+    #: Size limit of everything a kernel writes (working folder, /tmp, /dev/shm), MiB; None keeps the sandbox's default.
     disk_mib: int | None = None
     #: Grade without the sandbox (autograder.sandbox). Unsafe; warned about on every run.
     unsafe_no_sandbox: bool = False
@@ -143,6 +149,8 @@ class JobResult:
     max_score: float = 0.0
     #: Reasons the grader flagged this submission for the instructor (autograder.trusted).
     flags: list[str] = field(default_factory=list)
+    #: Not graded: what broke and what to do.
+    reason: str = ""
     #: Files of the submission not graded for what they are, and why (autograder.intake); the
     #: refused links and special files are among the flags.
     refused: list[str] = field(default_factory=list)
@@ -157,20 +165,33 @@ class JobResult:
 
 
 def run_job(spec: JobSpec, release: Release, scratch_root: str | None = None, threads: int = 1) -> JobResult:
-    """Grade one submission in a scratch folder under ``scratch_root`` (default: the system's temp)."""
+    """Grade one submission in a scratch folder under ``scratch_root`` (default: the system's temp).
+
+    A fault of the grading machinery is the outcome :data:`NOT_GRADED`, never a score: the
+    job then hands back no rows and no notebooks, after trying once more.
+    """
     result = JobResult(spec.student, worker=socket.gethostname())
     problem = environment_problem(release.environment, sandboxed=not release.limits.unsafe_no_sandbox)
     if problem is not None:
-        result.outcome, result.log = GRADER_ERROR, problem
+        result.outcome = NOT_GRADED
+        result.reason = result.log = problem
         return result
-    scratch = Path(tempfile.mkdtemp(prefix="autograde-", dir=scratch_root))
-    try:
-        _grade(spec, release, scratch, threads, result)
-    except Exception:  # noqa: BLE001  (reported as the job's outcome, with the traceback in its log)
-        result.outcome = GRADER_ERROR
-        result.log += f"\nGrading {spec.student} failed on {result.worker}:\n{traceback.format_exc()}"
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    for attempt in range(1, ATTEMPTS + 1):
+        result.outcome = result.reason = ""
+        scratch = Path(tempfile.mkdtemp(prefix="autograde-", dir=scratch_root))
+        try:
+            _grade(spec, release, scratch, threads, result)
+        except Exception as error:  # noqa: BLE001  (reported as the job's outcome, with the traceback in its log)
+            result.outcome = NOT_GRADED
+            failure = f"{type(error).__name__}: {error}"
+            result.reason = f"grading failed on {result.worker} ({failure}); the log has the traceback"
+            result.log += f"\nGrading {spec.student} failed on {result.worker}:\n{traceback.format_exc()}"
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        if result.outcome != NOT_GRADED or attempt == ATTEMPTS:
+            break
+        earlier = result.log
+        result.log = f"{earlier}\nNot graded ({result.reason}); grading {spec.student} once more.\n"
     return result
 
 
@@ -194,10 +215,19 @@ def _grade(spec: JobSpec, release: Release, scratch: Path, threads: int, result:
         },
     )
     log = scratch / "autograde.log"
+    faults = scratch / "faults.jsonl"
     command = autograde_command(release.assignment, spec.student, release.limits)
-    timed_out = run_limited(command, course, job_environment(threads), log, release.limits, result)
-    result.log = log.read_text(errors="replace")
+    environment = {**job_environment(threads), FAULTS_VARIABLE: str(faults)}
+    timed_out = run_limited(command, course, environment, log, release.limits, result)
+    result.log += log.read_text(errors="replace")
     autograded = course / "autograded" / spec.student / release.assignment
+    reported = read_faults(faults)
+    if reported:
+        # The notebooks were not run, or not scored, because the grader failed: nothing to store.
+        result.outcome, result.reason = NOT_GRADED, reported[0]
+        result.autograded = result.rows = None
+        result.score = 0.0
+        return
     if timed_out:
         result.outcome = TIMED_OUT
     elif ran_out_of_memory(autograded, result, release.limits):
@@ -259,9 +289,25 @@ def autograde_command(assignment: str, student: str, limits: Limits) -> list[str
         student,
         "--force",
         *([f"--Execute.timeout={limits.cell_timeout}"] if limits.cell_timeout else []),
-        *([f"--SandboxedKernelManager.work_size_mib={limits.disk_mib}"] if limits.disk_mib else []),
+        *([f"--SandboxedKernelManager.disk_mib={limits.disk_mib}"] if limits.disk_mib else []),
         *(["--SandboxedExecute.unsafe_no_sandbox=True"] if limits.unsafe_no_sandbox else []),
     ]
+
+
+def job_config(release: Release) -> Config:
+    """The configuration a job's nbgrader grades with: the course's, and the limits that
+    :func:`autograde_command` passes on its command line (for the preflight's kernel)."""
+    config = Config()
+    for name, value in release.config.items():
+        section, trait = name.rsplit(".", 1)
+        config[section][trait] = value
+    limits = release.limits
+    config.SandboxedExecute.unsafe_no_sandbox = limits.unsafe_no_sandbox
+    if limits.disk_mib:
+        config.SandboxedKernelManager.disk_mib = limits.disk_mib
+    if limits.cell_timeout:
+        config.Execute.timeout = limits.cell_timeout
+    return config
 
 
 def job_environment(threads: int) -> dict[str, str]:
@@ -374,6 +420,19 @@ def ran_out_of_memory(autograded: Path, result: JobResult, limits: Limits) -> bo
     if "MemoryError" in result.log:
         return True
     return result.exit_code != 0 and result.peak_mib >= 0.9 * limits.memory_mib
+
+
+def read_faults(path: Path) -> list[str]:
+    """The grader faults nbgrader's preprocessors reported (autograder.trusted.GraderFault), first first."""
+    if not path.is_file():
+        return []
+    reasons = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            reasons.append(str(json.loads(line)["reason"]))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return reasons
 
 
 def read_flags(autograded: Path) -> list[str]:

@@ -12,6 +12,7 @@ exactly as if nbgrader's autograde had written to it directly.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import sqlite3
 import tempfile
@@ -117,6 +118,24 @@ def write_rows(gradebook: Gradebook, assignment: str, rows: StudentRows) -> None
             for key, value in values.items():
                 setattr(comment, key, value)
     gradebook.db.commit()
+
+
+def restore_rows(gradebook: Gradebook, assignment: str, student: str, rows: StudentRows | None) -> None:
+    """Make the gradebook hold what it held of this student before a grading that did not finish.
+
+    ``rows`` are the student's rows from before (:func:`read_rows`): None when the gradebook
+    did not know the student, who is then removed unless another assignment of theirs is
+    there; without a submission, the submission that grading created is removed.
+    """
+    if rows is not None and rows.submission is not None:
+        write_rows(gradebook, assignment, rows)
+        return
+    with contextlib.suppress(MissingEntry):
+        gradebook.remove_submission(assignment, student)
+    if rows is None:
+        with contextlib.suppress(MissingEntry):
+            if not gradebook.find_student(student).submissions:
+                gradebook.remove_student(student)
 
 
 def assignment_gradebook(course: Gradebook, assignment: str, course_id: str) -> bytes:

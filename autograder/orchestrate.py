@@ -42,8 +42,17 @@ from sqlalchemy.exc import SQLAlchemyError
 from traitlets.config import Config, PyFileConfigLoader
 
 from autograder.executors import DaskCluster, LocalPool
-from autograder.grade_job import GRADED, NBGRADER_RAN, JobResult, JobSpec, Limits, Release, course_environment
-from autograder.gradebook_rows import assignment_gradebook, read_rows, write_rows
+from autograder.grade_job import (
+    GRADED,
+    NBGRADER_RAN,
+    NOT_GRADED,
+    JobResult,
+    JobSpec,
+    Limits,
+    Release,
+    course_environment,
+)
+from autograder.gradebook_rows import assignment_gradebook, read_rows, restore_rows, write_rows
 from autograder.grading_report import Progress
 from autograder.intake import (
     Intake,
@@ -112,6 +121,11 @@ def _grade(course: Path, assignment: str, executor, limits: Limits, students, st
             for student in chosen
             if intakes[student].notebooks()
         ]
+        # A server gradebook is written by the jobs as they go: what a job that was not graded
+        # wrote there is replaced by what was there before it.
+        before = (
+            {} if on_sqlite else {student: read_rows(gradebook, assignment, student) for student in chosen}
+        )
         logs = course / ".grade_class" / assignment
         logs.mkdir(parents=True, exist_ok=True)
         max_score = float(gradebook.find_assignment(assignment).max_score)
@@ -130,6 +144,9 @@ def _grade(course: Path, assignment: str, executor, limits: Limits, students, st
             progress.update(result)
         for result in executor.run(specs, release):
             store(course, assignment, result, gradebook if on_sqlite else None, logs)
+            if result.outcome == NOT_GRADED and not on_sqlite:
+                gradebook.db.rollback()  # see what the job wrote, not this session's earlier reads
+                restore_rows(gradebook, assignment, result.student, before[result.student])
             result.max_score = result.max_score or max_score
             take_intake(result, intakes[result.student], gradebook, assignment)
             progress.update(result)

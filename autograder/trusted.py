@@ -34,6 +34,9 @@ from __future__ import annotations
 
 import ast
 import atexit
+import json
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,14 +50,30 @@ from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocess
 from traitlets import Bool, List, Unicode
 
 from autograder import handover, sandbox
+from autograder.gradebook_rows import StudentRows, read_rows, restore_rows
 from autograder.verifier import Verdict, Verifier, VerifierFailed
 
 FLAGS_KEY = "autograder"
+#: A file (JSON lines) where grader faults are reported for the job that ran nbgrader (autograder.grade_job).
+FAULTS_VARIABLE = "AUTOGRADER_FAULTS"
+#: What to do about a fault of the grading machine, whatever it was.
+CHECK_THE_GRADER = "run `make doctor` in the course folder to see what fails, then grade this student again"
 UNSAFE_WARNING = (
     "GRADING WITHOUT THE SANDBOX (unsafe_no_sandbox): student code runs with your "
     "permissions and can read the solutions and change course files; only the verdicts "
     "are still computed outside the student's kernel."
 )
+
+
+class GraderFault(RuntimeError):
+    """The grading machinery failed, not the submission: the student is not graded, and no score is written.
+
+    ``machine`` is set when nothing can be graded on this machine (no sandbox): grading stops.
+    """
+
+    def __init__(self, what: str, todo: str = CHECK_THE_GRADER, machine: bool = False):
+        super().__init__(f"{what}; {todo}" if todo else what)
+        self.machine = machine
 
 
 class UnverifiableTestCell(ValueError):
@@ -179,7 +198,11 @@ def _failed_in_kernel(cell) -> bool:
 class SandboxedExecute(Execute):
     """nbgrader's ``Execute`` with the student's kernel in the sandbox, and a look at it after.
 
-    Scores still come from the cells' outputs; :class:`TrustedExecute` adds the verdicts.
+    Scores still come from the cells' outputs; :class:`TrustedExecute` adds the verdicts. A
+    fault of the grading machinery (:class:`GraderFault`: the sandbox or the kernel cannot
+    start, the verifier fails twice) is no score: the student's gradebook rows are put back
+    as they were before this grading, the log says "Not graded" with what to do, and a job
+    of ``make grade`` learns of it through ``AUTOGRADER_FAULTS``.
     """
 
     unsafe_no_sandbox = Bool(
@@ -195,17 +218,34 @@ class SandboxedExecute(Execute):
 
     def preprocess(self, nb, resources, km=None):
         self._course_root = Path(CourseDirectory(config=self.config).root).resolve()
-        if self.unsafe_no_sandbox:
-            self.log.warning(UNSAFE_WARNING)
-        else:
-            try:
-                sandbox.require_sandbox()
-            except sandbox.SandboxUnavailable as error:
-                self.log.error(str(error))
-                raise SystemExit(str(error)) from None
+        self._sandboxed_km: sandbox.SandboxedKernelManager | None = None
+        _remember_rows(resources)
         self._flags: list[str] = []
-        self._prepare(nb, resources)
-        nb, resources = super().preprocess(nb, resources, km)
+        try:
+            if self.unsafe_no_sandbox:
+                self.log.warning(UNSAFE_WARNING)
+            else:
+                try:
+                    sandbox.require_sandbox()
+                except sandbox.SandboxUnavailable as error:
+                    raise GraderFault(str(error), "", machine=True) from None
+            self._prepare(nb, resources)
+            nb, resources = super().preprocess(nb, resources, km)
+        except GraderFault as fault:
+            self._not_graded(fault, resources)
+            if fault.machine:
+                raise SystemExit(str(fault)) from None
+            raise
+        except (VerifierFailed, OSError) as error:
+            what = "the verifier could not run" if isinstance(error, VerifierFailed) else "the grader failed"
+            fault = GraderFault(f"{what} ({error})")
+            self._not_graded(fault, resources)
+            raise fault from None
+        except Exception:
+            output = self._sandboxed_km.sandbox_output() if self._sandboxed_km else ""
+            if output:  # why a kernel died, for the instructor
+                self.log.warning("The student's kernel printed, last:\n%s", output[-3000:])
+            raise
         self._publish_flags(nb, resources)
         return nb, resources
 
@@ -216,13 +256,29 @@ class SandboxedExecute(Execute):
         if self.unsafe_no_sandbox:
             self.kernel_manager_class = AsyncKernelManager
             return super().create_kernel_manager()
-        self.km = sandbox.SandboxedKernelManager(
+        self.km = self._sandboxed_km = sandbox.SandboxedKernelManager(
             kernel_name=self.kernel_name or self.nb.metadata.get("kernelspec", {}).get("name", "python3"),
             config=self.config,
             course_root=str(self._course_root),
-            audit_protected=[str(self._course_root), *self.audited_folders],
+            audit_protected=[str(self._course_root), str(sandbox.REPOSITORY_ROOT), *self.audited_folders],
         )
         return self.km
+
+    def start_new_kernel(self, **kwargs):
+        try:
+            super().start_new_kernel(**kwargs)
+        except Exception as error:  # noqa: BLE001  (no student code has run yet: whatever failed is the grader's)
+            raise GraderFault(f"the student's kernel could not start in the sandbox: {error}") from None
+
+    def start_new_kernel_client(self):
+        km = self._sandboxed_km
+        try:
+            return super().start_new_kernel_client()
+        except Exception as error:  # noqa: BLE001  (no student code has run yet: whatever failed is the grader's)
+            printed = km.sandbox_output()[-1500:] if km is not None else ""
+            raise GraderFault(
+                f"the student's kernel could not start ({error})" + (f": {printed}" if printed else "")
+            ) from None
 
     def preprocess_cell(self, cell, resources, index):
         cell, resources = super().preprocess_cell(cell, resources, index)
@@ -231,7 +287,7 @@ class SandboxedExecute(Execute):
         return cell, resources
 
     def _inspect_sandbox(self) -> None:
-        """Before the kernel stops: processes still running, and the audit hook's records."""
+        """Before the kernel stops: processes still running, and the audit trail it sent out."""
         if not isinstance(self.km, sandbox.SandboxedKernelManager):
             return
         left = [p for p in self.km.sandbox_processes() if _running(p)]
@@ -240,12 +296,8 @@ class SandboxedExecute(Execute):
                 f"{len(left)} process(es) were still running when the notebook ended, and were stopped: "
                 + "; ".join(_command_line(p) for p in left[:3])
             )
-        log = self.km.read_sandbox_file(sandbox.AUDIT_LOG)
-        lines = log.decode(errors="replace").splitlines() if log is not None else []
-        if not lines or lines[0] != "audit started":
-            self._flags.append("the record of the kernel's file and network access was removed or altered")
-        else:
-            self._flags += [f"tried to {line}" for line in dict.fromkeys(lines[1:])]
+        # The first record is the hook's "audit started"; the kernel cannot take one back.
+        self._flags += [f"tried to {line}" for line in dict.fromkeys(self.km.audit_records()[1:])]
 
     def _publish_flags(self, nb, resources) -> None:
         resources.setdefault(FLAGS_KEY, {})["flags"] = list(self._flags)
@@ -260,6 +312,68 @@ class SandboxedExecute(Execute):
                 f"- {flag}\n" for flag in self._flags
             )
             first_code.outputs.append(new_output("stream", name="stdout", text=text))
+
+    def _not_graded(self, fault: GraderFault, resources) -> None:
+        """Leave no score: the student's rows as before this grading, no autograded copy; say so."""
+        info = resources.get("nbgrader")
+        if not info:  # not grading a student (make doctor): the caller reports it
+            return
+        student = info.get("student")
+        self.log.error("Not graded: %s (notebook %s): %s", student, info.get("notebook"), fault)
+        _restore_rows(resources, CourseDirectory(config=self.config))
+        path = os.environ.get(FAULTS_VARIABLE)
+        if path:
+            with open(path, "a", encoding="utf-8") as faults:
+                faults.write(json.dumps({"student": student, "reason": str(fault)}) + "\n")
+
+
+#: (gradebook, assignment, student) -> that student's rows when this process first graded them.
+_ROWS_BEFORE: dict[tuple[str, str, str], StudentRows | None] = {}
+
+
+def _remember_rows(resources) -> None:
+    """The student's gradebook rows before this process scored any of their notebooks."""
+    info = resources.get("nbgrader", {})
+    key = (info.get("db_url"), info.get("assignment"), info.get("student"))
+    if None in key or key in _ROWS_BEFORE:
+        return
+    with Gradebook(key[0]) as gradebook:
+        _ROWS_BEFORE[key] = read_rows(gradebook, key[1], key[2])
+
+
+def _restore_rows(resources, coursedir: CourseDirectory) -> None:
+    """Put the student's rows back as they were; a submission nbgrader had only just created goes.
+
+    nbgrader's autograde creates the submission (and zero scores for notebooks not handed
+    in) before the first notebook runs; a submission no handed-in notebook of which has a
+    score yet was not graded before, so it is removed rather than kept at zero.
+    """
+    info = resources.get("nbgrader", {})
+    key = (info.get("db_url"), info.get("assignment"), info.get("student"))
+    if None in key:
+        return
+    db_url, assignment, student = key
+    before = _ROWS_BEFORE.get(key)
+    submitted = Path(coursedir.format_path(coursedir.submitted_directory, student, assignment))
+    if before is not None and before.submission is not None:
+        handed_in = {path.stem for path in submitted.glob("*.ipynb")}
+        scored = [
+            grade
+            for name, notebook in before.submission.notebooks.items()
+            if name in handed_in
+            for grade in notebook.grades.values()
+            if grade["auto_score"] is not None or grade["manual_score"] is not None
+        ]
+        if not scored and before.submission.extension is None:
+            # A student without details may have been created just now too: such a student goes
+            # as well, unless another assignment of theirs is in the gradebook.
+            before = StudentRows(before.student, before.details) if any(before.details.values()) else None
+    with Gradebook(db_url) as gradebook:
+        restore_rows(gradebook, assignment, student, before)
+    # nbgrader skips a student with an autograded copy unless forced: none may stay behind.
+    shutil.rmtree(
+        coursedir.format_path(coursedir.autograded_directory, student, assignment), ignore_errors=True
+    )
 
 
 class TrustedExecute(SandboxedExecute):
@@ -383,7 +497,10 @@ class TrustedExecute(SandboxedExecute):
         except VerifierFailed as failure:
             self.log.warning("The verifier failed (%s); starting a new one.", failure)
             self._verifier = self._get_verifier()
+        try:
             return self._verifier.judge(calls, answers, notebook)
+        except VerifierFailed as failure:
+            raise GraderFault(f"the verifier failed twice ({failure})") from None
 
 
 def _failure(message: str):

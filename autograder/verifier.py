@@ -56,6 +56,10 @@ MAX_CONFIG_BYTES = 2**20
 
 #: Seconds one request may take (loading and scoring a model takes about a second).
 REQUEST_TIMEOUT = 120.0
+#: Seconds the verifier may take to start and load Keras (about 6 s on a quiet 2-core machine).
+START_TIMEOUT = 240.0
+#: Size limit of the verifier's /tmp, where it unpacks a handed-over model.
+VERIFIER_DISK = 512 * 2**20
 
 
 @dataclass
@@ -270,14 +274,10 @@ class Verifier:
         command = [sys.executable, "-m", "autograder.verifier"]
         environment = dict(environment or os.environ)
         if sandboxed:
-            view = sandbox.SandboxView.for_course(course_root)
+            view = sandbox.SandboxView.for_verifier(course_root)
             inside = sandbox.sandbox_environment(environment, home="/tmp")
-            command = [
-                *sandbox.bwrap_prefix(
-                    view, writable={"/tmp": 512 * sandbox.MIB}, environment=inside, workdir="/tmp"
-                ),
-                *command,
-            ]
+            space = sandbox.Space(VERIFIER_DISK, ("/tmp",))
+            command = [*sandbox.bwrap_prefix(view, space, environment=inside, workdir="/tmp"), *command]
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115  (the process writes to it until close())
         self.process = subprocess.Popen(
             command,
@@ -289,6 +289,20 @@ class Verifier:
         )
         self._ready = False
         self._buffer = b""
+
+    def wait_until_ready(self, timeout: float = START_TIMEOUT) -> None:
+        """Return once the verifier has loaded the checks; :class:`VerifierFailed`, with what it
+        printed (bubblewrap's message, a traceback), if it ends or takes longer."""
+        if not self._ready:
+            self._ready = self._read_line(time.monotonic() + timeout) == {"ready": True}
+        if not self._ready:
+            said = self.errors().strip() or "it printed nothing"
+            ended = self.process.poll()
+            self.close()
+            when = (
+                f"ended (exit status {ended})" if ended is not None else f"did not start within {timeout:g} s"
+            )
+            raise VerifierFailed(f"the verifier {when}: {said}")
 
     def _read_line(self, deadline: float) -> dict | None:
         while b"\n" not in self._buffer:
@@ -312,12 +326,9 @@ class Verifier:
         self, calls: list[dict], answers: dict, notebook: str = "", timeout: float = REQUEST_TIMEOUT
     ) -> Verdict:
         """The verdict on ``calls`` with the handed-over ``answers`` of ``notebook``."""
+        self.wait_until_ready()
         deadline = time.monotonic() + timeout
         try:
-            if not self._ready:
-                self._ready = self._read_line(deadline + 120) == {"ready": True}
-                if not self._ready:
-                    raise OSError(f"the verifier did not start: {self.errors()}")
             request = {"notebook": notebook, "calls": calls, "answers": answers}
             self.process.stdin.write((json.dumps(request) + "\n").encode())
             self.process.stdin.flush()

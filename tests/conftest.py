@@ -34,3 +34,14 @@ def graded_class(tmp_path_factory):
     course = grading_support.make_course(tmp_path_factory.mktemp("graded_class"))
     grading_support.make_class(course)
     return grading_support.autograde(course)
+
+
+@pytest.fixture(scope="session")
+def readme_clone():
+    """A fresh clone of this checkout under /tmp, set up by the README's own commands (``.venv``
+    inside the course folder): ``clone_support.ReadmeClone``, about a minute to make."""
+    from clone_support import ReadmeClone
+
+    clone = ReadmeClone.create()
+    yield clone
+    clone.remove()

@@ -153,6 +153,41 @@ if os.fork() == 0:
 os.wait()
 """
 
+# ---------------------------------------------------------------- the sandbox's own trail (issue 15, item 8)
+
+ERASE_AUDIT_TRAIL = (
+    _COURSE
+    + """\
+# Read the solutions, then erase every trace of it: the audit log where it used to be, and the
+# channel the audit hook writes to.
+import os
+try:
+    print(open(course / "solutions" / "gated_rnn" / "2_gru8.ipynb").read()[:80])
+except OSError as error:
+    print("could not read:", type(error).__name__)
+for log in ("/run/kernel/audit.log", "/tmp/audit.log"):
+    with open(log, "w") as emptied:
+        emptied.write("audit started\\n")
+descriptor = os.environ.get("AUTOGRADER_AUDIT_FD")
+if descriptor:
+    for erase in (lambda: os.ftruncate(int(descriptor), 0), lambda: os.lseek(int(descriptor), 0, 0)):
+        try:
+            erase()
+        except OSError:
+            pass
+    os.close(int(descriptor))
+print("trail erased")
+"""
+)
+
+SANDBOX_KINDS = {
+    "erase_audit_trail": (
+        "reads the solutions, then rewrites and closes the audit trail",
+        "release",
+        {"1_gates": ERASE_AUDIT_TRAIL},
+    ),
+}
+
 # ---------------------------------------------------------------- what reaches the kernel; proof of training
 
 HIDDEN_TEST_SPY = """\
@@ -253,6 +288,7 @@ HOSTILE_KINDS = {
         "solution",
         {"1_gates": BACKGROUND_PROCESS},
     ),
+    **SANDBOX_KINDS,
     "hidden_test_spy": (
         "records every cell the grader runs and writes it into an earlier output",
         "release",

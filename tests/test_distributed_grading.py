@@ -28,7 +28,7 @@ from autograder.grade_job import (
     CRASHED,
     GRADED,
     MEMORY,
-    WORKER_LOST,
+    NOT_GRADED,
     Limits,
     course_environment,
     environment_problem,
@@ -268,7 +268,7 @@ def test_a_student_whose_worker_dies_is_graded_once_more_elsewhere_and_only_once
         "dave": (MEMORY, 1),  # the submission's own failures are never retried
         "gus": (CRASHED, 1),
         "kim": (GRADED, 2),
-        "lou": (WORKER_LOST, 2),
+        "lou": (NOT_GRADED, 2),  # its workers died twice: the grader's fault, not lou's
         "zed": (GRADED, 1),
     }, [(j.student, j.log[-1500:]) for j in jobs]
     assert by_student["kim"].worker != kim.killed[0][0], "graded again on another worker"
@@ -286,10 +286,11 @@ def test_a_student_whose_worker_dies_is_graded_once_more_elsewhere_and_only_once
     with Gradebook(url) as book:
         assert [s.student.id for s in book.assignment_submissions("toy")].count("kim") == 1
     assert (course / "autograded" / "kim" / "toy" / "toy.ipynb").is_file()
-    if gradebook == "sqlite":
-        # Only a finished job writes into an SQLite gradebook: lou has neither rows nor a notebook.
-        assert gradebook_scores(url, "lou") is None
-        assert not (course / "autograded" / "lou").exists()
+    # lou has neither rows nor a notebook: only a finished job writes into an SQLite gradebook, and
+    # what lou's jobs wrote into PostgreSQL as they went is taken back.
+    assert gradebook_scores(url, "lou") is None
+    assert not (course / "autograded" / "lou").exists()
+    assert "died 2 time(s)" in by_student["lou"].reason
     assert "died 2 time(s)" in (course / ".grade_class" / "toy" / "lou.log").read_text()
     # With the password in the gradebook's URL, it travels with every job; the kernel never sees it.
     seen = snooped(course / "autograded" / "zed" / "toy" / "toy.ipynb")

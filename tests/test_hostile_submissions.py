@@ -1,8 +1,13 @@
 """Submissions that try to get points without the work, graded by real nbgrader.
 
 A class of one honest student, one untouched release and one student per kind of attack
-(``hostile_submissions.HOSTILE_KINDS``) is graded twice, by plain ``nbgrader autograde``
-and by ``make grade``'s command, each in a fresh copy of the course. Then:
+(``hostile_submissions.HOSTILE_KINDS``) is graded twice, by ``make autograde`` (plain
+nbgrader) and by ``make grade``, in the layout an instructor has: a fresh clone of this
+checkout under /tmp set up by the README's own commands, ``.venv`` inside the course
+folder (the ``readme_clone`` fixture, shared with ``tests/test_where_grading_runs.py``).
+It grades with ``TMPDIR`` pointing at another folder, as Slurm sets it for every job. So the
+honest reference scores 16 and the blank release 0, neither flagged, in a course cloned
+under /tmp with TMPDIR elsewhere, by both commands. Then:
 
 - each submission scores exactly what its honest work earns (0 where it did none), and
   the honest students keep their scores;
@@ -20,10 +25,9 @@ pipeline, where they score points they did not earn.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import socket
-import subprocess
-import sys
 import threading
 import uuid
 from pathlib import Path
@@ -37,7 +41,6 @@ from hostile_submissions import FORGING, HOSTILE_KINDS, OUTPUT_KINDS, UNSEEN, at
 from nbgrader.api import Gradebook
 from test_outputs import runnable
 
-import autograder
 from autograder import outputs
 
 pytestmark = pytest.mark.slow
@@ -84,9 +87,8 @@ def attacked_notebooks(student: str) -> set[str]:
     return set(HOSTILE_KINDS[HOSTILE[student]][2]) if student in HOSTILE else set()
 
 
-def make_hostile_class(root: Path, port: int, students: dict[str, str]) -> Path:
-    """A course with ``students``; an attacker on the release hands in only what it attacks."""
-    course = support.make_course(root)
+def hand_in(course: Path, port: int, students: dict[str, str]) -> None:
+    """``students`` hand in to ``course``; an attacker on the release hands in only what it attacks."""
     for student, kind in students.items():
         if kind in HOSTILE_KINDS:
             _, base, _ = HOSTILE_KINDS[kind]
@@ -97,18 +99,24 @@ def make_hostile_class(root: Path, port: int, students: dict[str, str]) -> Path:
                     (folder / f"{name}.ipynb").unlink()
         else:
             support.make_submission(course, student, kind)
-    return course
 
 
 def course_files_digest(course: Path) -> dict[str, str]:
-    """Every file of the course but what grading writes (autograded/, the gradebook, logs)."""
-    digest = support.tree_digest(course)
-    return {
-        path: sha
-        for path, sha in digest.items()
-        if not path.startswith(("autograded/", ".grade_class/"))
-        and path not in ("gradebook.db", ".nbgrader.log")
-    }
+    """Every file of the course but what grading writes (autograded/, the gradebook, logs); the
+    files of its environment, .venv, by size and time of change (hashing gigabytes takes long)."""
+    digest = {}
+    for path in sorted(course.rglob("*")):
+        relative = str(path.relative_to(course))
+        if path.is_symlink() or not path.is_file() or relative.startswith(("autograded/", ".grade_class/")):
+            continue
+        if relative in ("gradebook.db", ".nbgrader.log"):
+            continue
+        if relative.startswith(".venv/"):
+            status = path.stat()
+            digest[relative] = f"{status.st_size}:{status.st_mtime_ns}"
+        else:
+            digest[relative] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digest
 
 
 def flagged_notebooks(course: Path) -> set[tuple[str, str]]:
@@ -132,42 +140,31 @@ def outputs_text(course: Path, student: str) -> str:
 
 
 class Graded:
-    """A hostile class graded one way, and what the grading left behind."""
+    """A hostile class graded one way in the README's layout, and what the grading left behind."""
 
-    def __init__(self, root: Path, how: str):
+    def __init__(self, clone, how: str):
+        self.how = how
         self.listener = Listener()
-        students = {**HONEST, **HOSTILE}
-        self.course = make_hostile_class(root, self.listener.port, students)
+        self.course = clone.course
+        clone.start_class({})
+        hand_in(self.course, self.listener.port, {**HONEST, **HOSTILE})
         self.course_before = course_files_digest(self.course)
-        self.checks_before = support.tree_digest(Path(autograder.__file__).parent)
-        if how == "nbgrader":
-            self.result = support.autograde(self.course).result
+        self.checks_before = support.tree_digest(self.course / "autograder")
+        tmpdir = clone.parent / "job" / "tmp"  # TMPDIR elsewhere, as a batch system sets it
+        tmpdir.mkdir(parents=True, exist_ok=True)
+        if how == "make autograde":
+            self.result = clone.make("autograde", tmpdir=tmpdir)
         else:
-            self.result = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "autograder.grade_class",
-                    ASSIGNMENT,
-                    "--workers",
-                    "2",
-                    "--cell-timeout",
-                    str(support.TEST_TIMEOUT),
-                ],
-                cwd=self.course,
-                env=support.nbgrader_environment(),
-                capture_output=True,
-                text=True,
-                check=False,
-            )
+            flags = f"GRADE_FLAGS=--workers 2 --cell-timeout {support.TEST_TIMEOUT}"
+            self.result = clone.make("grade", flags, tmpdir=tmpdir)
         self.listener.close()
         self.scores = support.read_scores(self.course)
         self.flagged = flagged_notebooks(self.course)
 
 
-@pytest.fixture(scope="module", params=["nbgrader", "make grade"])
-def graded(request, tmp_path_factory):
-    return Graded(tmp_path_factory.mktemp("hostile"), request.param)
+@pytest.fixture(scope="module", params=["make autograde", "make grade"])
+def graded(request, readme_clone):
+    return Graded(readme_clone, request.param)
 
 
 def test_grading_finishes(graded):
@@ -208,12 +205,15 @@ def test_flags_name_what_was_tried(graded):
     assert "network" in flags("h_network")
     assert "still running" in flags("h_background_process")
     assert "in the student's kernel" in flags("h_forge_checks")
+    # Read, then erased what it could of the audit trail: the read is on record all the same.
+    assert "read" in flags("h_erase_audit_trail")
+    assert "solutions/gated_rnn/2_gru8.ipynb" in flags("h_erase_audit_trail")
     assert "ex2_trained_test: the check passed in the student's kernel" in flags("h_forged_record")
 
 
 def test_course_files_and_the_graders_checks_are_byte_identical(graded):
     assert course_files_digest(graded.course) == graded.course_before
-    assert support.tree_digest(Path(autograder.__file__).parent) == graded.checks_before
+    assert support.tree_digest(graded.course / "autograder") == graded.checks_before
     printed = outputs_text(graded.course, "h_write_course")
     assert "wrote" not in printed.replace("could not write", "")
     assert "could open" not in printed
@@ -265,7 +265,7 @@ def test_submissions_are_unchanged(graded):
 
 
 def test_make_grade_lists_the_flags(graded):
-    if "grade_class" not in " ".join(graded.result.args):
+    if graded.how != "make grade":
         pytest.skip("plain nbgrader prints no summary")
     assert "Flagged for the instructor" in graded.result.stdout
     for student in HOSTILE:
@@ -279,7 +279,8 @@ def test_make_grade_lists_the_flags(graded):
 @pytest.fixture(scope="module")
 def in_kernel_grading(tmp_path_factory):
     """The forging kinds graded by nbgrader's own pipeline, which trusts the student's kernel."""
-    course = make_hostile_class(tmp_path_factory.mktemp("in_kernel"), 0, {f"h_{k}": k for k in FORGING})
+    course = support.make_course(tmp_path_factory.mktemp("in_kernel"))
+    hand_in(course, 0, {f"h_{k}": k for k in FORGING})
     support.grade_in_the_kernel(course)
     support.autograde(course)
     return support.read_scores(course)
