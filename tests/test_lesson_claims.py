@@ -417,10 +417,21 @@ def simple_rnn_at_0_01(probes, horizon, steps):
     return curves, rerun
 
 
-def test_lesson_4_at_rate_0_01_the_simple_rnns_rerun_follows_the_file_at_first_then_ends_elsewhere(
+def test_lesson_4_at_rate_0_01_the_simple_rnns_rerun_follows_the_file_at_first_then_changes_two_outcomes(
     probes, horizon
 ):
-    """Lesson 4, section 6: "first strays more than 0.001 from the file's at epoch 7 to 18"."""
+    """Lesson 4, section 6: "first strays more than 0.001 from the file's at epoch 7 to 18"; "for two seeds the
+    outcome changes (seed 3 at 25 steps, seed 0 at 50 steps); the other eight end within 0.02 of the file's"."""
+    changed = set()
+    for steps in (25, 50):
+        curves, _ = simple_rnn_at_0_01(probes, horizon, steps)
+        for seed, (in_file, rerun) in curves.items():
+            gap = abs(rerun[len(in_file) - 1] - in_file[-1])  # after the file's 20 epochs
+            if gap > 0.05:
+                changed.add((steps, seed))
+            else:
+                assert gap < 0.02, (steps, seed)
+    assert changed == {(25, "3"), (50, "0")}
     for steps in (25, 50):
         curves, _ = simple_rnn_at_0_01(probes, horizon, steps)
         for seed, (in_file, rerun) in curves.items():

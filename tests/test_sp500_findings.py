@@ -27,6 +27,10 @@ from rnn_forecast.uncertainty import paired_difference
 
 TEST = slice(721, 905)
 
+#: Lesson 3's "at the ceiling": within 1 point of it, plus half the last digit of the file's answers (stored
+#: to 2 decimals), so that the lesson's live model and the file count the same windows.
+TO_ONE_POINT = 1.005
+
 
 @pytest.fixture(scope="module")
 def measured():
@@ -93,7 +97,7 @@ def test_each_raw_price_model_answers_every_test_month_with_its_ceiling_and_the_
         ceiling = answers.max()
         assert np.abs(np.array(raw[cell]["test_answers"]) - ceiling).max() < 1, cell
         assert ceiling < y_train.max() / 3, cell
-        at_ceiling = answers > ceiling - 1
+        at_ceiling = answers >= ceiling - TO_ONE_POINT
         assert at_ceiling.sum() > 100, cell
         assert last_month[at_ceiling].min() > last_month[~at_ceiling].max() - 1e-9, cell  # the top prices
     flat = {cell: flat_from(last_month, np.array(raw[cell]["training_answers"])) for cell in CELLS}
@@ -107,7 +111,7 @@ def original_answers(results, cell):
 
 def flat_from(last_month, answers):
     """The lowest last-month price from which every training window gets the highest answer (to 1 point)."""
-    return last_month[last_month > last_month[answers < answers.max() - 1].max()].min()
+    return last_month[last_month > last_month[answers < answers.max() - TO_ONE_POINT].max()].min()
 
 
 def test_a_larger_training_budget_raises_the_ceiling_but_never_to_the_test_months(measured):
@@ -139,7 +143,7 @@ def test_a_larger_training_budget_raises_the_ceiling_but_never_to_the_test_month
     for name, answers in budgets.items():
         for cell in CELLS:
             training = np.array(answers[cell]["training_answers"])
-            at_top = int((training > training.max() - 1).sum())
+            at_top = int((training >= training.max() - TO_ONE_POINT).sum())
             if (name, cell) == ("learning rate 0.01", "GRU"):
                 assert at_top > 100
                 assert flat_from(last_month, training) > 2.5 * flat_from(
@@ -215,7 +219,8 @@ def test_the_default_setting_is_the_worst_on_validation_and_no_setting_lets_the_
         assert min(m["best_epoch"] for m in fold_one(measured, "learning rate 0.01", cell)) >= 36, cell
         for setting in results["settings"]["training"]:
             if setting != "default":
-                assert 4.2 < 100 * np.sqrt(median_validation(setting, cell)) < 4.5, (cell, setting)
+                # "to 4.3 to 4.5", as the prose rounds them
+                assert 4.25 <= 100 * np.sqrt(median_validation(setting, cell)) < 4.55, (cell, setting)
     for cell in CELLS:
         others = [median_validation(s, cell) for s in results["settings"]["training"] if s != "default"]
         assert median_validation("default", cell) >= max(others), cell
@@ -384,6 +389,27 @@ def test_against_the_naive_forecast_the_simplernn_and_the_gru_have_a_measurable_
     }
     cells_best = min(value for (name, _), value in mae_difference.items() if name in CELLS)
     assert max(mae_difference["drift", "-"], mae_difference["autoregression", "-"]) < cells_best
+    # "Not every baseline's edge is": in RMSE % the autoregression's (-0.096) is smaller than those of SimpleRNN
+    # seeds 0, 3 and 4 and GRU seed 2; in points drift's (-5.1) is smaller than SimpleRNN seed 0's (-5.4).
+    for measure, baseline, outdone, rounded in [
+        (
+            "RMSE %",
+            "autoregression",
+            {("SimpleRNN", 0), ("SimpleRNN", 3), ("SimpleRNN", 4), ("GRU", 2)},
+            -0.096,
+        ),
+        ("RMSE", "drift", {("SimpleRNN", 0)}, -5.1),
+    ]:
+        difference = {
+            key: paired_difference(
+                errors(measured, f, measure), errors(measured, naive, measure), MEASURES[measure]
+            ).observed
+            for key, f in contenders.items()
+        }
+        assert round(difference[baseline, "-"], 3 if "%" in measure else 1) == rounded
+        assert {
+            key for key in contenders if key[0] in CELLS and difference[key] < difference[baseline, "-"]
+        } == outdone
 
 
 def test_the_cells_learnt_the_average_rise_and_only_the_simplernn_some_of_last_months_momentum(measured):
@@ -409,8 +435,12 @@ def test_the_cells_learnt_the_average_rise_and_only_the_simplernn_some_of_last_m
 
 
 def test_the_gated_cells_learnt_mean_reversion_against_the_datas_momentum(measured):
-    """Section 14: after a fall of more than 3 % the gated cells predict a larger rise than after a rise,
-    while the months themselves, and the SimpleRNN, go the other way; one month flattens the slopes."""
+    """Section 14: after a fall of more than 3 % every LSTM seed and three GRU seeds predict a larger rise than
+    after a rise, against section 4's momentum, which the test months alone cannot show; one month flattens
+    the slopes."""
+    from rnn_forecast.autoregression import fit_autoregression, lag_autocorrelation, log_returns
+    from rnn_forecast.data import load_monthly_series
+
     x_test, last, y_test = measured["x"][TEST], measured["last"], measured["y_test"]
     last_change = 100 * (x_test[:, -1, 0] / x_test[:, -2, 0] - 1)
     last_return = np.log(x_test[:, -1, 0] / x_test[:, -2, 0])
@@ -422,13 +452,28 @@ def test_the_gated_cells_learnt_mean_reversion_against_the_datas_momentum(measur
         return correlation < 0 and change[fell].mean() > change[rose].mean()
 
     truth = 100 * (y_test / last - 1)
-    assert truth[rose].mean() > truth[fell].mean()  # the data: momentum
-    assert np.corrcoef(last_return, np.log(y_test / last))[0, 1] > 0
+    # The evidence for momentum is section 4's: 0.218 over 916 months, standard error 0.033, and b = 0.252.
+    returns = log_returns(load_monthly_series()["close"].to_numpy())
+    assert len(returns) == 916
+    assert round(lag_autocorrelation(returns), 3) == 0.218
+    assert round(1 / np.sqrt(len(returns)), 3) == 0.033
+    assert lag_autocorrelation(returns) > 5 / np.sqrt(len(returns))  # far from zero
+    (b,) = fit_autoregression(measured["x"][:721], measured["y"][:721]).coefficients
+    assert round(b, 3) == 0.252
+    # The test months alone cannot show it: their correlation is about one standard error from zero.
+    test_correlation = np.corrcoef(last_return, np.log(y_test / last))[0, 1]
+    test_standard_error = 1 / np.sqrt(len(last_return))
+    assert round(test_correlation, 3) == 0.081
+    assert round(test_standard_error, 3) == 0.074
+    assert 0 < test_correlation < 1.5 * test_standard_error
     reverting = {
         cell: [seed for seed, f in zip(measured["seeds"], forecasts, strict=True) if reverts(f)]
         for cell, forecasts in measured["cells"].items()
     }
     assert reverting == {"SimpleRNN": [], "GRU": [0, 3, 4], "LSTM": [0, 1, 2, 3, 4]}
+    # "GRU seeds 1 and 2 lean with last month, at correlations +0.22 and +0.30"
+    gru_correlations = [np.corrcoef(last_return, np.log(f / last))[0, 1] for f in measured["cells"]["GRU"]]
+    assert [round(gru_correlations[seed], 2) for seed in (1, 2)] == [0.22, 0.30]
     for forecast in measured["cells"]["SimpleRNN"]:
         assert np.corrcoef(last_return, np.log(forecast / last))[0, 1] > 0
     largest_fall = np.argmin(last_change)
