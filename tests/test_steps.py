@@ -74,6 +74,20 @@ def test_every_variable_a_visible_test_reads_has_the_sentence_of_the_step_that_s
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
+def test_every_coded_step_has_a_visible_check_so_that_validate_names_it(name):
+    """A step checked only by hidden tests passes Validate while it is still open."""
+    notebook = solution(name)
+    step_of = step_of_each_cell(notebook)
+    visible = {
+        step_of[cell.metadata["nbgrader"]["grade_id"]]
+        for cell in graded_code_cells(notebook)
+        if "BEGIN HIDDEN TESTS" not in cell.source
+    }
+    for variable, step in steps.STEPS[name].items():
+        assert step.number in visible, (name, step.number, variable)
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
 def test_each_sentence_names_its_step_and_where_the_answer_goes(name):
     for variable, step in steps.STEPS[name].items():
         sentence = steps.missing_answer(name, variable)
