@@ -16,13 +16,11 @@ needs instead the step it belongs to and what to put there, for example
   placeholder names its step too, so that *Run All* (which goes on past these cells: they
   carry JupyterLab's ``raises-exception`` tag) shows every open step at once;
 - a grader outside the kernel calls :func:`missing_answer` and :func:`failure_message` to
-  word its own verdict;
-- the *Validate* and *Submit* dialogs (:mod:`autograder.lab_server`) list a notebook's open
-  steps with :func:`step_sentence`, :data:`WRITTEN` and :func:`step_of_each_cell`.
+  word its own verdict.
 
 This module imports neither TensorFlow nor IPython (the kernel hands itself in), so a
-grader can import it anywhere. Failures of the graded checks keep their exact messages;
-only their traceback is left out.
+grader can import it anywhere. A graded check's failure shows its own message as a
+sentence (a step not done at all: that step's sentence); only its traceback is left out.
 """
 
 from __future__ import annotations
@@ -86,31 +84,6 @@ STEPS: dict[str, dict[str, Step]] = {
     },
 }
 
-#: notebook name -> grade_id of a written answer (graded by the instructor) -> its step.
-WRITTEN: dict[str, dict[str, Step]] = {
-    "1_gates": {
-        "ex1_cell_state_answer": Step(
-            4,
-            "say in one sentence what the LSTM's cell state does that the GRU has no separate equivalent "
-            "for, in place of YOUR ANSWER HERE",
-        ),
-    },
-    "2_gru8": {
-        "ex2_compare_answer": Step(
-            5,
-            "compare your `GRU(8)` with the lesson's `GRU(32)` and the naive forecast in one or two "
-            "sentences, in place of YOUR ANSWER HERE",
-        ),
-    },
-    "3_stacked_lstm": {
-        "ex3_compare_answer": Step(
-            5,
-            "compare your stack with the lesson's single `LSTM(32)` and the naive forecast in one or two "
-            "sentences, in place of YOUR ANSWER HERE",
-        ),
-    },
-}
-
 #: What a student reads when a cell still holds nbgrader's placeholder for an answer and
 #: names no answer of its notebook (so that its step is unknown).
 STUB_LINE = "raise NotImplementedError()"
@@ -118,9 +91,6 @@ STUB_NOT_REPLACED = (
     "This step is not done yet: replace `raise NotImplementedError()` in this cell with your answer."
 )
 STUB_HINT = "replace `raise NotImplementedError()` in this cell with your answer"
-
-#: A Markdown heading that numbers a step, "## 2. Train it"; other "## " headings end a step.
-STEP_HEADING = re.compile(r"## (\d+)\.")
 
 #: The module whose failures are the graded checks' one-sentence verdicts.
 CHECKS_MODULE = "autograder.checks"
@@ -165,21 +135,6 @@ def missing_answer_again(notebook: str, name: str) -> str | None:
     return f"Step {STEPS[notebook][name].number} is not done yet: `{name}` is still missing."
 
 
-def step_sentence(notebook: str, number: int) -> str:
-    """The sentence of step ``number`` of ``notebook`` not done yet, whatever its answer is.
-
-    >>> print(step_sentence("2_gru8", 5))  # doctest: +ELLIPSIS
-    Step 5 is not done yet: compare your `GRU(8)` with ... (your instructor grades it).
-    """
-    for step in STEPS.get(notebook, {}).values():
-        if step.number == number:
-            return f"Step {number} is not done yet: {step.task}."
-    for step in WRITTEN.get(notebook, {}).values():
-        if step.number == number:
-            return f"Step {number} is not done yet: {step.task} (your instructor grades it)."
-    return f"Step {number} is not done yet."
-
-
 def failure_message(notebook: str, error: BaseException) -> str:
     """What a failed check says: for a step not done at all (a check's ``StepNotDone``, which
     names the answer that step stores), that step's sentence; otherwise the check's own.
@@ -201,21 +156,6 @@ def as_sentence(message: str) -> str:
     if not message:
         return message
     return message[0].upper() + message[1:] + ("" if message.endswith((".", "?", "!")) else ".")
-
-
-def step_of_each_cell(cells) -> list[int | None]:
-    """The number N of the "## N." heading each cell sits under (None before any, or under
-    an unnumbered "## " heading such as "## The data")."""
-    number, found = None, []
-    for cell in cells:
-        if cell["cell_type"] == "markdown":
-            heading = STEP_HEADING.match(cell["source"])
-            if heading:
-                number = int(heading.group(1))
-            elif cell["source"].startswith("## "):
-                number = None
-        found.append(number)
-    return found
 
 
 def answer_named_in(notebook: str, source: str) -> str | None:
