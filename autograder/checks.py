@@ -2,8 +2,12 @@
 
 Every check either returns quietly or raises :class:`AssertionError` with one plain
 sentence saying what was expected and what was found, for example
-"expected a GRU layer with 8 units, found LSTM with 32 units". nbgrader shows that
-sentence to the student and scores the cell 0.
+"expected a GRU layer with 8 units, found LSTM with 32 units", and the likely cause where a
+mistake is common (a model built without the course's head, a model never compiled, a test
+error left as a ratio). nbgrader shows that sentence to the student and scores the cell 0.
+A check that finds a step not done at all (a model never trained) raises
+:class:`StepNotDone`, which names the answer that step stores: the student then reads the
+step's own sentence (:mod:`autograder.steps`), "Step 2 is not done yet: ...".
 
 The grader computes; it does not trust the student's variables. It looks at the
 student's Keras model itself (layer classes, units, shapes, parameter counts, optimizer
@@ -28,7 +32,7 @@ import numpy as np
 import rnn_forecast  # noqa: F401  (quiets TensorFlow before Keras imports it)
 from rnn_forecast.metrics import rmse
 from rnn_forecast.models import CELLS
-from rnn_forecast.training_record import training_problem
+from rnn_forecast.training_record import record_of, training_problem
 from rnn_forecast.windows import WINDOW, course_split, from_scale_free, to_scale_free
 
 import keras
@@ -46,6 +50,22 @@ GATES = {
 
 INPUT_SHAPE = (None, WINDOW, 1)
 OUTPUT_SHAPE = (None, 1)
+
+#: What :func:`rnn_forecast.models.build_model` puts after the recurrent layers, as
+#: :func:`describe_head` describes it.
+COURSE_HEAD = ["Dense(16, relu)", "Dense(1)"]
+
+
+class StepNotDone(AssertionError):
+    """A check found a step not done at all; ``answer`` is the variable that step stores.
+
+    The message still says what was found, for whoever reads it without the exercise's
+    steps; :func:`autograder.steps.failure_sentence` words it as the step's own sentence.
+    """
+
+    def __init__(self, message: str, answer: str):
+        super().__init__(message)
+        self.answer = answer
 
 
 # ---------------------------------------------------------------- describing things
@@ -83,6 +103,25 @@ def _found_layers(layers) -> str:
     if not layers:
         return "no recurrent layer"
     return _join([describe_layer(layer) for layer in layers])
+
+
+def describe_head(model) -> list[str]:
+    """The layers after the model's last recurrent layer: ``["Dense(16, relu)", "Dense(1)"]``."""
+    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    last = max((i for i, layer in enumerate(layers) if layer in recurrent_layers(model)), default=-1)
+    described = []
+    for layer in layers[last + 1 :]:
+        if type(layer) is keras.layers.Dense:
+            activation = getattr(layer.activation, "__name__", "")
+            shown = f", {activation}" if activation and activation != "linear" else ""
+            described.append(f"Dense({layer.units}{shown})")
+        else:
+            described.append(_class_name(layer))
+    return described
+
+
+def _never_compiled(model) -> bool:
+    return getattr(model, "optimizer", None) is None
 
 
 def _expected_layers(names) -> str:
@@ -245,7 +284,24 @@ def check_shapes_and_parameters(model, parameters: int) -> None:
         raise AssertionError(f"expected the output shape {OUTPUT_SHAPE}, found {output_shape}")
     found = int(model.count_params())
     if found != parameters:
-        raise AssertionError(f"expected {parameters:,} parameters in the model, found {found:,}")
+        raise AssertionError(
+            f"expected {parameters:,} parameters in the model, found {found:,}{_head_hint(model)}"
+        )
+
+
+def _head_hint(model) -> str:
+    """Why a parameter count is off when the course's head is not there (a tutorial's model)."""
+    head = describe_head(model)
+    if head == COURSE_HEAD:
+        return ""
+    if head == COURSE_HEAD[1:]:
+        hint = "the `Dense(16, relu)` layer that `build_model` puts before `Dense(1)` is missing"
+    else:
+        found = _join(head) if head else "nothing"
+        hint = f"after the recurrent layers come {found}, where `build_model` puts `Dense(16, relu)` then `Dense(1)`"
+    if _never_compiled(model):
+        hint += ", and the model was never compiled"
+    return f": {hint}; build it with `build_model`, which adds that head and compiles the model"
 
 
 # ---------------------------------------------------------------- training
@@ -277,13 +333,34 @@ def _training_verdict(model) -> str | None:
 
 def check_trained(model) -> None:
     """The model was trained by the course's ``fit``, from a freshly built model, on the
-    training windows: its recorded training replays (:mod:`rnn_forecast.training_record`)."""
+    training windows: its recorded training replays (:mod:`rnn_forecast.training_record`).
+
+    A model never trained fails with :class:`StepNotDone` for the step that stores ``trained``.
+    """
     _require_model(model)
-    if getattr(model, "optimizer", None) is None:
-        raise AssertionError("expected a model compiled and trained with fit, found one with no optimizer")
+    if _never_compiled(model):
+        raise AssertionError(
+            "expected a model compiled and trained with the course's `fit`, found one that was never "
+            "compiled: build it with `build_model`, which compiles it with Adam and mean squared error"
+        )
+    if record_of(model) is None:
+        if _optimizer_steps(model) == 0:
+            raise StepNotDone("expected a trained model, found that `model` was never trained", "trained")
+        raise AssertionError(
+            "expected a model trained with the course's `fit`, found one trained some other way, such as "
+            "Keras's own `model.fit`, which keeps no record the grader can replay: build the model again and "
+            "train it with `fit(model, train.x, train.y)` from `rnn_forecast.models`"
+        )
     problem = _training_verdict(model)
     if problem is not None:
         raise AssertionError(f"expected a model trained with the course's `fit`, {problem}")
+
+
+def _optimizer_steps(model) -> int:
+    try:
+        return int(model.optimizer.iterations.numpy())
+    except Exception:  # noqa: BLE001  (an optimizer not built yet has taken no step)
+        return 0
 
 
 # ---------------------------------------------------------------- the test RMSE
@@ -344,6 +421,40 @@ def check_test_rmse(model, exercise: str) -> None:
             f"expected a test RMSE of at most {bound:,.1f} index points on the 184 test windows, "
             f"found {found:,.1f}"
         )
+
+
+#: How far a stored test RMSE may be from the grader's own computation: rounding to a tenth,
+#: or predicting with ``model.predict`` rather than calling the model, stays well inside.
+REPORTED_RMSE_TOLERANCE = 0.5
+
+
+def check_reported_rmse(reported, model) -> None:
+    """The test RMSE the student stored is one number, in index points, and is ``model``'s.
+
+    Not graded (0 points): it names the step that computes the RMSE until it is done, and
+    catches the common slip of an error left in ratios. The grader computes the number
+    again from the data, as the hidden test does.
+    """
+    numeric = (int, float, np.integer, np.floating)
+    if isinstance(reported, bool) or not isinstance(reported, numeric):
+        raise AssertionError(
+            f"expected the test RMSE as one number in index points, found {type(reported).__name__} "
+            f"{_short(reported)}"
+        )
+    _require_model(model)
+    found, value = graded_rmse(model), float(reported)
+    if math.isfinite(value) and abs(value - found) <= REPORTED_RMSE_TOLERANCE:
+        return
+    hint = ""
+    if math.isfinite(value) and abs(value) < 1 <= found:
+        hint = (
+            ": that is a ratio, so multiply the predictions back to index points with "
+            "`from_scale_free(ratios, test.last)` before comparing them with `split.y_test`"
+        )
+    raise AssertionError(
+        f"expected the test RMSE of `model` in index points, {found:,.1f} as the grader computes it, "
+        f"found {value:,.4g}{hint}"
+    )
 
 
 #: A test RMSE below this fraction of the best honest calibrated run is flagged.

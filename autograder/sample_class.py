@@ -57,7 +57,8 @@ CLASS = {
     "hal": "tampered_test",
 }
 
-#: Every autograded test cell: grade_id -> points.
+#: Every autograded test cell: grade_id -> points. The checks of a reported test RMSE earn
+#: none: they are there to name step 3 while it is not done (the hidden test scores it).
 AUTOGRADED = {
     "ex1_lstm_test": 1,
     "ex1_gru_test": 1,
@@ -66,12 +67,14 @@ AUTOGRADED = {
     "ex2_units_test": 1,
     "ex2_shape_test": 1,
     "ex2_trained_test": 1,
+    "ex2_reported_rmse_test": 0,
     "ex2_rmse_test": 2,
     "ex3_layers_test": 1,
     "ex3_units_test": 1,
     "ex3_sequences_test": 1,
     "ex3_shape_test": 1,
     "ex3_trained_test": 1,
+    "ex3_reported_rmse_test": 0,
     "ex3_rmse_test": 2,
 }
 EX2 = {name for name in AUTOGRADED if name.startswith("ex2_")}

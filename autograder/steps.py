@@ -12,17 +12,21 @@ needs instead the step it belongs to and what to put there, for example
 
 - each exercise notebook's locked setup cell calls :func:`explain_unanswered_steps`, which
   makes the student's kernel (IPython) show that sentence instead of a traceback, in the
-  notebook, in ``nbgrader validate``, in the *Validate* button's dialog and in feedback;
-- a grader outside the kernel calls :func:`missing_answer` to word its own verdict.
+  notebook and in ``nbgrader validate``; an answer cell that still holds nbgrader's
+  placeholder names its step too, so that *Run All* (which goes on past these cells: they
+  carry JupyterLab's ``raises-exception`` tag) shows every open step at once;
+- a grader outside the kernel calls :func:`missing_answer` and :func:`failure_message` to
+  word its own verdict.
 
 This module imports neither TensorFlow nor IPython (the kernel hands itself in), so a
-grader can import it anywhere. Failures of the graded checks keep their exact messages;
-only their traceback is left out.
+grader can import it anywhere. A graded check's failure shows its own message as a
+sentence (a step not done at all: that step's sentence); only its traceback is left out.
 """
 
 from __future__ import annotations
 
 import linecache
+import re
 import textwrap
 from dataclasses import dataclass
 
@@ -80,11 +84,13 @@ STEPS: dict[str, dict[str, Step]] = {
     },
 }
 
-#: What a student reads when a cell still holds nbgrader's placeholder for an answer.
+#: What a student reads when a cell still holds nbgrader's placeholder for an answer and
+#: names no answer of its notebook (so that its step is unknown).
 STUB_LINE = "raise NotImplementedError()"
 STUB_NOT_REPLACED = (
     "This step is not done yet: replace `raise NotImplementedError()` in this cell with your answer."
 )
+STUB_HINT = "replace `raise NotImplementedError()` in this cell with your answer"
 
 #: The module whose failures are the graded checks' one-sentence verdicts.
 CHECKS_MODULE = "autograder.checks"
@@ -118,14 +124,58 @@ def missing_answer_again(notebook: str, name: str) -> str | None:
     """The short sentence for a missing answer whose step was already explained in another cell.
 
     Several checks read the same answer (four read exercise 2's `model`); the step's full
-    sentence is shown at the first of them and this one at the rest.
+    sentence is shown once (by the answer cell's placeholder, or else at the first check) and
+    this one at the rest. It stands on its own, for ``nbgrader validate`` shows no answer cell.
 
     >>> missing_answer_again("2_gru8", "model")
-    'Step 1 is not done yet (what to put where is said above).'
+    'Step 1 is not done yet: `model` is still missing.'
     """
     if missing_answer(notebook, name) is None:
         return None
-    return f"Step {STEPS[notebook][name].number} is not done yet (what to put where is said above)."
+    return f"Step {STEPS[notebook][name].number} is not done yet: `{name}` is still missing."
+
+
+def failure_message(notebook: str, error: BaseException) -> str:
+    """What a failed check says: for a step not done at all (a check's ``StepNotDone``, which
+    names the answer that step stores), that step's sentence; otherwise the check's own.
+
+    The verifier words its verdicts with it, and the kernel shows it (:func:`plain_message`).
+    """
+    answer = getattr(error, "answer", None)
+    sentence = missing_answer(notebook, answer) if isinstance(answer, str) and notebook in STEPS else None
+    return sentence or str(error)
+
+
+def as_sentence(message: str) -> str:
+    """``message`` as a sentence of its own: capital first letter, full stop at the end.
+
+    >>> as_sentence("expected a GRU layer, found LSTM with 8 units")
+    'Expected a GRU layer, found LSTM with 8 units.'
+    """
+    message = message.strip()
+    if not message:
+        return message
+    return message[0].upper() + message[1:] + ("" if message.endswith((".", "?", "!")) else ".")
+
+
+def answer_named_in(notebook: str, source: str) -> str | None:
+    """The answer of the latest step whose variable ``source`` names, or None.
+
+    An answer cell names its own step's variable (it prints or shows it after the answer),
+    and perhaps earlier steps' (step 3 predicts with step 1's `model`), never a later one.
+    """
+    words = set(re.findall(r"[A-Za-z_]\w*", source))
+    named = [(step.number, name) for name, step in STEPS.get(notebook, {}).items() if name in words]
+    return max(named)[1] if named else None
+
+
+def stub_message(notebook: str, source: str) -> str:
+    """What an answer cell still holding nbgrader's placeholder says: its step's sentence."""
+    answer = answer_named_in(notebook, source)
+    if answer is None:
+        return STUB_NOT_REPLACED
+    step = STEPS[notebook][answer]
+    return f"Step {step.number} is not done yet: {step.task} ({STUB_HINT})."
 
 
 def plain_message(notebook: str, error: BaseException) -> str | None:
@@ -133,8 +183,9 @@ def plain_message(notebook: str, error: BaseException) -> str | None:
 
     - a missing answer variable: the step's sentence (:func:`missing_answer`);
     - nbgrader's placeholder ``raise NotImplementedError()`` raised by the cell itself:
-      :data:`STUB_NOT_REPLACED`;
-    - a graded check's ``AssertionError``: ``AssertionError: <its message>``, unchanged.
+      the sentence of the step whose answer the cell names (:func:`stub_message`);
+    - a graded check's ``AssertionError``: its message as a sentence (for a step not done
+      at all, the step's sentence: :func:`failure_message`).
     """
     if isinstance(error, NameError) and getattr(error, "name", None):
         return missing_answer(notebook, error.name)
@@ -143,9 +194,9 @@ def plain_message(notebook: str, error: BaseException) -> str | None:
         return None
     frame, line = innermost
     if isinstance(error, NotImplementedError) and _raised_by_placeholder(frame, line):
-        return STUB_NOT_REPLACED
+        return stub_message(notebook, "".join(linecache.getlines(frame.f_code.co_filename)))
     if isinstance(error, AssertionError) and frame.f_globals.get("__name__") == CHECKS_MODULE:
-        return f"AssertionError: {error}"
+        return as_sentence(failure_message(notebook, error))
     return None
 
 
@@ -192,11 +243,15 @@ def explain_unanswered_steps(notebook: str, shell=None) -> None:
 
     def show_plainly(shell, etype, value, tb, tb_offset=None):
         message = plain_message(notebook, value)
+        innermost = _innermost(value.__traceback__)
+        cell = innermost[0].f_code.co_filename if innermost else ""
         if message is not None and isinstance(value, NameError):
-            innermost = _innermost(value.__traceback__)
-            cell = innermost[0].f_code.co_filename if innermost else ""
             if explained_in.setdefault(value.name, cell) != cell:
                 message = missing_answer_again(notebook, value.name)
+        elif message is not None and isinstance(value, NotImplementedError):
+            answer = answer_named_in(notebook, "".join(linecache.getlines(cell)))
+            if answer is not None:
+                explained_in.setdefault(answer, cell)
         if message is not None:
             # IPython displays an exception's _render_traceback_() in place of its traceback.
             lines = textwrap.wrap(message, WIDTH, break_long_words=False, break_on_hyphens=False)

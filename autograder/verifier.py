@@ -47,6 +47,7 @@ TRUSTED_CHECKS = (
     "check_return_sequences",
     "check_shapes_and_parameters",
     "check_trained",
+    "check_reported_rmse",
     "check_test_rmse",
 )
 
@@ -222,8 +223,8 @@ def judge(request: dict, models: dict) -> Verdict:
                 getattr(checks, function)(*args, **kwargs)
                 if function == "check_test_rmse":
                     notes += checks.rmse_suspicions(*args, **kwargs)
-        except AssertionError as failure:
-            return Verdict(False, str(failure), notes)
+        except AssertionError as failure:  # a step not done at all reads as that step's sentence
+            return Verdict(False, steps.failure_message(book.notebook, failure), notes)
         except handover.HandoverError as error:
             return Verdict(False, f"the answer could not be read: {error}", notes)
         except Exception as error:  # noqa: BLE001  (whatever the answer does, it fails, not the grader)

@@ -7,12 +7,14 @@ import re
 import numpy as np
 import pytest
 
-from autograder import checks
+from autograder import checks, steps
 from autograder.calibrate import bound_for
 from autograder.checks import (
+    StepNotDone,
     check_gates,
     check_gru_parameters,
     check_recurrent_layers,
+    check_reported_rmse,
     check_return_sequences,
     check_shapes_and_parameters,
     check_test_rmse,
@@ -197,6 +199,38 @@ def test_shapes_and_parameters(lstm32):
     )
 
 
+def test_a_tutorials_model_hears_that_the_course_head_is_missing_and_that_it_was_never_compiled():
+    """The shape most tutorials use: Input, GRU(8), Dense(1), built by hand."""
+    tutorial = keras.Sequential([keras.Input((12, 1)), keras.layers.GRU(8), keras.layers.Dense(1)])
+    check_recurrent_layers(tutorial, "GRU")
+    check_units(tutorial, 8)
+    fails_with(
+        "expected 425 parameters in the model, found 273: the `Dense(16, relu)` layer that `build_model` puts "
+        "before `Dense(1)` is missing, and the model was never compiled; build it with `build_model`, which "
+        "adds that head and compiles the model",
+        check_shapes_and_parameters,
+        tutorial,
+        425,
+    )
+    tutorial.compile(optimizer="adam", loss="mse")
+    with pytest.raises(AssertionError, match=r"is missing; build it with `build_model`"):
+        check_shapes_and_parameters(tutorial, 425)
+
+
+def test_another_head_is_named_beside_the_course_head():
+    inputs = keras.Input((12, 1))
+    hidden = keras.layers.Dense(4, activation="tanh")(keras.layers.GRU(8)(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(1)(hidden))
+    assert checks.describe_head(model) == ["Dense(4, tanh)", "Dense(1)"]
+    assert checks.describe_head(build_model(keras.layers.GRU(8))) == checks.COURSE_HEAD
+    with pytest.raises(AssertionError) as caught:
+        check_shapes_and_parameters(model, 425)
+    assert str(caught.value).startswith(
+        "expected 425 parameters in the model, found 305: after the recurrent layers come Dense(4, tanh) then "
+        "Dense(1), where `build_model` puts `Dense(16, relu)` then `Dense(1)`, and the model was never compiled"
+    )
+
+
 def test_not_a_model():
     fails_with("expected `model` to be a Keras model, found NoneType None", check_units, None, 8)
     fails_with(
@@ -210,14 +244,27 @@ def test_not_a_model():
 # ---------------------------------------------------------------- training and RMSE
 
 
-NO_RECORD = (
-    "found no record of its training: train it with the course's `fit(model, train.x, train.y)` "
-    "from `rnn_forecast.models` (Keras's own `model.fit` keeps none)"
+SOME_OTHER_WAY = (
+    "expected a model trained with the course's `fit`, found one trained some other way, such as Keras's own "
+    "`model.fit`, which keeps no record the grader can replay: build the model again and train it with "
+    "`fit(model, train.x, train.y)` from `rnn_forecast.models`"
 )
 
 
-def test_an_untrained_model_fails_the_training_check(gru8):
-    fails_with(f"expected a model trained with the course's `fit`, {NO_RECORD}", check_trained, gru8)
+def test_an_untrained_model_is_a_step_not_done(gru8):
+    with pytest.raises(StepNotDone) as caught:
+        check_trained(gru8)
+    assert str(caught.value) == "expected a trained model, found that `model` was never trained"
+    assert steps.failure_message("2_gru8", caught.value) == steps.missing_answer("2_gru8", "trained")
+    assert steps.failure_message("3_stacked_lstm", caught.value).startswith("Step 2 is not done yet: train")
+
+
+def test_a_model_trained_by_kerass_own_fit_hears_what_to_do(split):
+    set_seed(0)
+    model = build_model(keras.layers.GRU(8))
+    train = to_scale_free(split.x_train, split.y_train)
+    model.fit(train.x, train.y, epochs=1, verbose=0)
+    fails_with(SOME_OTHER_WAY, check_trained, model)
 
 
 def test_faking_optimizer_steps_does_not_fake_training():
@@ -226,7 +273,7 @@ def test_faking_optimizer_steps_does_not_fake_training():
     model.optimizer.build(model.trainable_variables)
     model.optimizer.iterations.assign(920)
     model.layers[0].cell.bias.assign(model.layers[0].cell.bias + 0.01)
-    fails_with(f"expected a model trained with the course's `fit`, {NO_RECORD}", check_trained, model)
+    fails_with(SOME_OTHER_WAY, check_trained, model)
 
 
 def test_a_model_set_by_hand_after_training_fails_both_training_and_test_error(split):
@@ -253,7 +300,8 @@ def test_a_model_set_by_hand_after_training_fails_both_training_and_test_error(s
 def test_an_uncompiled_model_fails_the_training_check():
     model = keras.Sequential([keras.Input((12, 1)), keras.layers.GRU(8), keras.layers.Dense(1)])
     fails_with(
-        "expected a model compiled and trained with fit, found one with no optimizer",
+        "expected a model compiled and trained with the course's `fit`, found one that was never compiled: "
+        "build it with `build_model`, which compiles it with Adam and mean squared error",
         check_trained,
         model,
     )
@@ -306,6 +354,37 @@ def test_the_grader_recomputes_rmse_from_the_data(trained_gru8, split):
     assert checks.graded_rmse(trained_gru8) == pytest.approx(own, rel=1e-5)
 
 
+def test_the_reported_rmse_must_be_the_models_in_index_points(trained_gru8, split):
+    from rnn_forecast import from_scale_free, rmse
+    from rnn_forecast.models import predict
+
+    test = to_scale_free(split.x_test)
+    ratios = predict(trained_gru8, test.x)
+    right = rmse(split.y_test, from_scale_free(ratios, test.last))
+    check_reported_rmse(right, trained_gru8)
+    check_reported_rmse(round(right, 1), trained_gru8)
+    check_reported_rmse(np.float32(right), trained_gru8)
+    in_ratios = rmse(split.y_test / test.last, ratios)
+    fails_with(
+        f"expected the test RMSE of `model` in index points, {checks.graded_rmse(trained_gru8):,.1f} as the "
+        f"grader computes it, found {in_ratios:.4g}: that is a ratio, so multiply the predictions back to index "
+        "points with `from_scale_free(ratios, test.last)` before comparing them with `split.y_test`",
+        check_reported_rmse,
+        in_ratios,
+        trained_gru8,
+    )
+    with pytest.raises(
+        AssertionError, match=r"^expected the test RMSE of `model` in index points, [\d,.]+ as "
+    ):
+        check_reported_rmse(right + 10, trained_gru8)
+    fails_with(
+        "expected the test RMSE as one number in index points, found str '121.6'",
+        check_reported_rmse,
+        "121.6",
+        trained_gru8,
+    )
+
+
 def test_checks_print_nothing_and_warn_nothing(capfd, gru8, lstm32, recwarn):
     for call in (
         lambda: check_recurrent_layers(lstm32, "GRU"),
@@ -313,6 +392,10 @@ def test_checks_print_nothing_and_warn_nothing(capfd, gru8, lstm32, recwarn):
         lambda: check_trained(gru8),
         lambda: check_test_rmse(gru8, "gru8"),
         lambda: check_gates({"x"}, "GRU"),
+        lambda: check_reported_rmse(0.03, gru8),
+        lambda: check_shapes_and_parameters(
+            keras.Sequential([keras.Input((12, 1)), keras.layers.GRU(8), keras.layers.Dense(1)]), 425
+        ),
     ):
         with pytest.raises(AssertionError):
             call()

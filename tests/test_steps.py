@@ -82,6 +82,20 @@ def test_every_variable_a_visible_test_reads_has_the_sentence_of_the_step_that_s
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
+def test_every_coded_step_has_a_visible_check_so_that_validate_names_it(name):
+    """A step checked only by hidden tests passes Validate while it is still open."""
+    notebook = solution(name)
+    step_of = step_of_each_cell(notebook)
+    visible = {
+        step_of[cell.metadata["nbgrader"]["grade_id"]]
+        for cell in graded_code_cells(notebook)
+        if "BEGIN HIDDEN TESTS" not in cell.source
+    }
+    for variable, step in steps.STEPS[name].items():
+        assert step.number in visible, (name, step.number, variable)
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
 def test_each_sentence_names_its_step_and_where_the_answer_goes(name):
     for variable, step in steps.STEPS[name].items():
         sentence = steps.missing_answer(name, variable)
@@ -95,6 +109,35 @@ def test_the_setup_cell_installs_the_sentences_for_its_own_notebook(name):
     setup = next(c for c in solution(name).cells if c.metadata["nbgrader"]["grade_id"].endswith("_setup"))
     assert setup.metadata["nbgrader"]["locked"]
     assert f'explain_unanswered_steps("{name}")' in setup.source
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_each_answer_cell_names_the_answer_of_its_own_step(name):
+    """So that its placeholder, still there, says which step is not done yet."""
+    release = nbformat.read(REPOSITORY_ROOT / "exercises" / ASSIGNMENT / f"{name}.ipynb", as_version=4)
+    step_of = step_of_each_cell(release)
+    for cell in release.cells:
+        meta = cell.metadata["nbgrader"]
+        if cell.cell_type == "code" and meta.get("solution"):
+            assert steps.STUB_LINE in cell.source, meta["grade_id"]
+            answer = steps.answer_named_in(name, cell.source)
+            assert answer is not None, meta["grade_id"]
+            assert steps.STEPS[name][answer].number == step_of[meta["grade_id"]], meta["grade_id"]
+            assert steps.stub_message(name, cell.source).startswith(
+                f"Step {step_of[meta['grade_id']]} is not"
+            )
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_run_all_goes_on_past_every_cell_that_can_stop_it(name):
+    """JupyterLab's Run All stops at the first error, except after a cell tagged raises-exception."""
+    release = nbformat.read(REPOSITORY_ROOT / "exercises" / ASSIGNMENT / f"{name}.ipynb", as_version=4)
+    for cell in release.cells:
+        meta = cell.metadata["nbgrader"]
+        if cell.cell_type == "code" and (meta.get("solution") or meta.get("grade")):
+            assert "raises-exception" in cell.metadata.get("tags", []), meta["grade_id"]
+        elif cell.cell_type == "code":  # the setup cell: if it fails, nothing after it can work
+            assert "raises-exception" not in cell.metadata.get("tags", []), meta["grade_id"]
 
 
 def test_a_name_that_is_not_an_answer_keeps_pythons_message():
@@ -153,6 +196,23 @@ def test_ipython_shows_one_sentence_for_a_missing_answer_and_keeps_other_traceba
     assert printed.count("Traceback") == 2, printed  # only the typo and the division
 
 
+def test_a_placeholder_names_its_step_and_the_checks_below_it_say_so_in_short():
+    printed = flat(
+        run_in_ipython(
+            [
+                'from autograder.steps import explain_unanswered_steps\nexplain_unanswered_steps("2_gru8")',
+                "# YOUR CODE HERE\nraise NotImplementedError()\nprint(f'trained in {trained.seconds:.1f} s')",
+                "print(trained)",
+            ]
+        )
+    )
+    assert printed.count(steps.stub_message("2_gru8", "print(trained)")) == 1, printed
+    assert steps.stub_message("2_gru8", "trained").startswith("Step 2 is not done yet: train `model`")
+    assert printed.count(steps.missing_answer_again("2_gru8", "trained")) == 1, printed
+    assert steps.missing_answer("2_gru8", "trained") not in printed
+    assert "Traceback" not in printed
+
+
 def test_a_step_is_explained_in_full_once_and_in_short_at_the_other_cells_that_miss_it():
     printed = flat(
         run_in_ipython(
@@ -208,11 +268,26 @@ def test_a_failed_check_shows_its_exact_message_without_the_traceback():
             'from autograder.checks import check_gates\ncheck_gates({"forget", "input"}, "LSTM")',
         ]
     )
-    assert "AssertionError: expected the LSTM's 3 gates (any case and order), found forget and input" in flat(
-        printed
-    )
+    assert "Expected the LSTM's 3 gates (any case and order), found forget and input." in flat(printed)
     assert "Traceback" not in printed
+    assert "AssertionError" not in printed
     assert "checks.py" not in printed
+
+
+@pytest.mark.slow  # an IPython process that loads Keras
+def test_a_model_never_trained_reads_as_the_training_step_not_done():
+    printed = flat(
+        run_in_ipython(
+            [
+                'from autograder.steps import explain_unanswered_steps\nexplain_unanswered_steps("2_gru8")',
+                "import rnn_forecast, keras\nfrom rnn_forecast.models import build_model\n"
+                "model = build_model(keras.layers.GRU(8))",
+                "from autograder.checks import check_trained\ncheck_trained(model)",
+            ]
+        )
+    )
+    assert steps.missing_answer("2_gru8", "trained") in printed, printed
+    assert "Traceback" not in printed
 
 
 # ---------------------------------------------------------------- nbgrader validate, as a student runs it
@@ -237,28 +312,29 @@ def the_errors(report):
     return [block.split("\n\n")[0] for block in report.split("The error was:\n\n")[1:]]
 
 
+def wrapped(sentence):
+    """``sentence`` as nbgrader validate prints an error: wrapped, each line indented by 4."""
+    return "\n".join("    " + line for line in textwrap.wrap(sentence, steps.WIDTH))
+
+
 @pytest.mark.slow
 def test_validate_names_each_unanswered_step_in_plain_sentences(tmp_path):
     untouched = tmp_path / "2_gru8.ipynb"
     untouched.write_bytes((REPOSITORY_ROOT / "exercises" / ASSIGNMENT / "2_gru8.ipynb").read_bytes())
     report = validate(untouched)
     errors = the_errors(report)
-    step_1, step_1_again = (
-        "\n".join("    " + line for line in textwrap.wrap(sentence, steps.WIDTH))
-        for sentence in (
-            steps.missing_answer("2_gru8", "model"),
-            steps.missing_answer_again("2_gru8", "model"),
-        )
+    # Four checks read `model`, one reads `gru8_rmse`; the answer cells above them (which
+    # validate does not list) said what to put there, so each check says it in short.
+    model_again, rmse_again = (
+        wrapped(steps.missing_answer_again("2_gru8", name)) for name in ("model", "gru8_rmse")
     )
-    # Four checks read `model`: the first says what to do, the other three point back to it.
-    assert errors[:4] == [step_1, step_1_again, step_1_again, step_1_again], report
-    assert errors[4:] == ["    You did not provide a response."], report  # the written answer
+    assert errors == [model_again] * 4 + [rmse_again, "    You did not provide a response."], report
     assert "Traceback" not in report
     assert "NameError" not in report
 
 
 @pytest.mark.slow
-def test_validate_on_a_half_done_notebook_shows_the_checks_exact_message(tmp_path):
+def test_validate_on_a_half_done_notebook_names_the_steps_still_open(tmp_path):
     notebook = nbformat.read(REPOSITORY_ROOT / "exercises" / ASSIGNMENT / "2_gru8.ipynb", as_version=4)
     build = next(c for c in notebook.cells if c.metadata["nbgrader"]["grade_id"] == "ex2_build_answer")
     build.source = build.source.replace(
@@ -267,11 +343,11 @@ def test_validate_on_a_half_done_notebook_shows_the_checks_exact_message(tmp_pat
     half_done = tmp_path / "2_gru8.ipynb"
     nbformat.write(notebook, half_done)
     report = validate(half_done)
-    assert "VALIDATION FAILED ON 2 CELL(S)!" in report, report
-    assert " ".join(the_errors(report)[0].split()) == (
-        "AssertionError: expected a model trained with the course's `fit`, found no record of its "
-        "training: train it with the course's `fit(model, train.x, train.y)` from `rnn_forecast.models` "
-        "(Keras's own `model.fit` keeps none)"
-    ), report
+    assert "VALIDATION FAILED ON 3 CELL(S)!" in report, report
+    assert the_errors(report) == [
+        wrapped(steps.missing_answer("2_gru8", "trained")),
+        wrapped(steps.missing_answer_again("2_gru8", "gru8_rmse")),
+        "    You did not provide a response.",
+    ], report
     assert "Traceback" not in report
     assert "Step 1" not in report
