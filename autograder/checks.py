@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 import rnn_forecast  # noqa: F401  (quiets TensorFlow before Keras imports it)
+from autograder.registry import check
 from rnn_forecast.metrics import rmse
 from rnn_forecast.models import CELLS
 from rnn_forecast.training_record import record_of, training_problem
@@ -185,6 +186,7 @@ def gates_digest(cell: str, names) -> str:
     return hashlib.sha256(f"{cell}:{','.join(normalise_gates(names))}".encode()).hexdigest()
 
 
+@check
 def check_gates(answer, cell: str) -> None:
     """The student's gate names for ``cell`` (``"LSTM"`` or ``"GRU"``), in any case and order."""
     count, digest = GATES[cell]
@@ -201,6 +203,7 @@ def gru_parameter_count(units: int = 32, features: int = 1) -> int:
     return int(layer.count_params())
 
 
+@check
 def check_gru_parameters(answer, units: int = 32, features: int = 1) -> None:
     """The student's count of a GRU layer's parameters, checked against Keras itself."""
     expected = gru_parameter_count(units, features)
@@ -218,6 +221,7 @@ def check_gru_parameters(answer, units: int = 32, features: int = 1) -> None:
 # ---------------------------------------------------------------- structure
 
 
+@check
 def check_recurrent_layers(model, *classes: str) -> None:
     """Exactly these recurrent layers, in this order, each of exactly this Keras class.
 
@@ -232,6 +236,7 @@ def check_recurrent_layers(model, *classes: str) -> None:
         raise AssertionError(f"expected {_expected_layers(classes)}, found {_found_layers(found)}")
 
 
+@check
 def check_units(model, *units: int) -> None:
     """The recurrent layers have these numbers of units, in order."""
     _require_model(model)
@@ -245,6 +250,7 @@ def check_units(model, *units: int) -> None:
         raise AssertionError(f"expected {expected}, found {_found_layers(found)}")
 
 
+@check
 def check_return_sequences(model, *flags: bool) -> None:
     """Each recurrent layer returns its whole sequence (True) or only its last state (False)."""
     _require_model(model)
@@ -268,6 +274,7 @@ def _shape(shape) -> tuple:
     return tuple(shape) if isinstance(shape, (tuple, list)) else shape
 
 
+@check
 def check_shapes_and_parameters(model, parameters: int) -> None:
     """Input ``(None, 12, 1)``, output ``(None, 1)`` and exactly ``parameters`` weights."""
     _require_model(model)
@@ -331,6 +338,7 @@ def _training_verdict(model) -> str | None:
     return training_problem(model, training_data(), replay=replay)
 
 
+@check
 def check_trained(model) -> None:
     """The model was trained by the course's ``fit``, from a freshly built model, on the
     training windows: its recorded training replays (:mod:`rnn_forecast.training_record`).
@@ -406,6 +414,28 @@ def rmse_bound(exercise: str) -> float:
     return float(calibration()["exercises"][exercise]["max_rmse"])
 
 
+#: A test RMSE below this fraction of the best honest calibrated run is flagged.
+SUSPICIOUS_FRACTION = 0.9
+
+
+def rmse_suspicions(model, exercise: str) -> list[str]:
+    """Reasons for the instructor to look: a test error far better than every honest run.
+
+    A model trained on the test windows would show up here; on this near-random walk such
+    a model scored 120-122 in the course's measurements (README), inside the honest range,
+    so only a far better score, which no honest run reaches, is flagged.
+    """
+    found = graded_rmse(model)
+    best_honest = float(calibration()["exercises"][exercise]["min"])
+    if math.isfinite(found) and found < SUSPICIOUS_FRACTION * best_honest:
+        return [
+            f"test RMSE {found:,.1f} is far below every honest calibrated run "
+            f"(best {best_honest:,.1f}): was the model trained on the test windows?"
+        ]
+    return []
+
+
+@check(notes=rmse_suspicions)
 def check_test_rmse(model, exercise: str) -> None:
     """The test RMSE, recomputed by the grader, is within the calibrated bound, for a model
     whose training the grader confirmed (a model set by hand to copy the last month would
@@ -428,6 +458,7 @@ def check_test_rmse(model, exercise: str) -> None:
 REPORTED_RMSE_TOLERANCE = 0.5
 
 
+@check
 def check_reported_rmse(reported, model) -> None:
     """The test RMSE the student stored is one number, in index points, and is ``model``'s.
 
@@ -455,24 +486,3 @@ def check_reported_rmse(reported, model) -> None:
         f"expected the test RMSE of `model` in index points, {found:,.1f} as the grader computes it, "
         f"found {value:,.4g}{hint}"
     )
-
-
-#: A test RMSE below this fraction of the best honest calibrated run is flagged.
-SUSPICIOUS_FRACTION = 0.9
-
-
-def rmse_suspicions(model, exercise: str) -> list[str]:
-    """Reasons for the instructor to look: a test error far better than every honest run.
-
-    A model trained on the test windows would show up here; on this near-random walk such
-    a model scored 120-122 in the course's measurements (README), inside the honest range,
-    so only a far better score, which no honest run reaches, is flagged.
-    """
-    found = graded_rmse(model)
-    best_honest = float(calibration()["exercises"][exercise]["min"])
-    if math.isfinite(found) and found < SUSPICIOUS_FRACTION * best_honest:
-        return [
-            f"test RMSE {found:,.1f} is far below every honest calibrated run "
-            f"(best {best_honest:,.1f}): was the model trained on the test windows?"
-        ]
-    return []

@@ -113,6 +113,7 @@ KERNEL_SHOWS = {
     # checks so that the student's sentences appear in the feedback; points come from the
     # verifier. Hidden tests and the RMSE bounds never reach the kernel.
     "autograder/checks.py": "the visible test cells call the checks in the kernel, for the sentences they print",
+    "autograder/registry.py": "the checks module marks its checks with the registry's decorator",
 }
 #: What the verifier sees of the checkout: the checks, the answer key, the data. It never runs student code.
 VERIFIER_SHOWS = {

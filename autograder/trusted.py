@@ -49,7 +49,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor
 from traitlets import Bool, List, Unicode
 
-from autograder import handover, sandbox
+from autograder import handover, registry, sandbox
 from autograder.gradebook_rows import StudentRows, read_rows, restore_rows
 from autograder.verifier import Verdict, Verifier, VerifierFailed
 
@@ -125,8 +125,14 @@ def parse_test_cell(source: str) -> list[CheckCall]:
     imported: dict[str, str] = {}
     calls = []
     for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and node.module == "autograder.checks" and node.level == 0:
-            imported.update({alias.asname or alias.name: alias.name for alias in node.names})
+        if isinstance(node, ast.ImportFrom) and node.module == registry.CHECKS_MODULE and node.level == 0:
+            for alias in node.names:
+                if alias.name not in registry.declared_names():
+                    raise UnverifiableTestCell(
+                        f"line {node.lineno}: {alias.name} is not a check of {registry.CHECKS_MODULE}; "
+                        "a test cell may only import functions marked @check there"
+                    )
+                imported[alias.asname or alias.name] = alias.name
         elif (
             isinstance(node, ast.Expr)
             and isinstance(node.value, ast.Call)
@@ -147,11 +153,11 @@ def parse_test_cell(source: str) -> list[CheckCall]:
             )
         else:
             raise UnverifiableTestCell(
-                f"line {node.lineno}: a test cell may only import checks from autograder.checks "
+                f"line {node.lineno}: a test cell may only import checks from {registry.CHECKS_MODULE} "
                 f"and call them, found `{ast.unparse(node)[:60]}`"
             )
     if not calls:
-        raise UnverifiableTestCell("the test cell calls no check from autograder.checks")
+        raise UnverifiableTestCell(f"the test cell calls no check from {registry.CHECKS_MODULE}")
     return calls
 
 

@@ -6,7 +6,7 @@ At grading time a test cell's score is decided here, not in the student's kernel
 kernel hands over the checked values as plain data (:mod:`autograder.handover`); this
 process rebuilds them, loads a handed-over Keras model from its ``.keras`` file with
 ``safe_mode`` after refusing any file that names a class outside Keras, and calls the same
-function of :mod:`autograder.checks` that the test cell calls, with the same arguments.
+check (:mod:`autograder.registry`) that the test cell calls, with the same arguments.
 So the student sees the same sentence in the verdict as in their own run of the cell.
 
 The protocol is one JSON object per line on standard input and output. A request:
@@ -36,20 +36,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import handover, steps
-
-#: The functions of autograder.checks a test cell may call; nothing else is ever called.
-TRUSTED_CHECKS = (
-    "check_gates",
-    "check_gru_parameters",
-    "check_recurrent_layers",
-    "check_units",
-    "check_return_sequences",
-    "check_shapes_and_parameters",
-    "check_trained",
-    "check_reported_rmse",
-    "check_test_rmse",
-)
+from autograder import handover, registry, steps
 
 #: Members of a ``.keras`` file; anything else is refused.
 KERAS_MEMBERS = {"metadata.json", "config.json", "model.weights.h5", "assets/"}
@@ -207,22 +194,22 @@ def _argument(spec: dict, book: AnswerBook):
 
 def judge(request: dict, models: dict) -> Verdict:
     """Run every check call of ``request`` on its handed-over answers."""
-    from autograder import checks
-
+    checks = registry.registered()
     book = AnswerBook(str(request.get("notebook", "")), request.get("answers") or {}, models)
     notes: list[str] = []
     for call in request.get("calls", []):
         function = call.get("function")
-        if function not in TRUSTED_CHECKS:
+        check = checks.get(function) if isinstance(function, str) else None
+        if check is None:
             return Verdict(False, f"the grader has no check called {str(function)[:40]}")
         try:
             args = [_argument(spec, book) for spec in call.get("args", [])]
             kwargs = {str(k): _argument(spec, book) for k, spec in (call.get("kwargs") or {}).items()}
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                getattr(checks, function)(*args, **kwargs)
-                if function == "check_test_rmse":
-                    notes += checks.rmse_suspicions(*args, **kwargs)
+                check.function(*args, **kwargs)
+                if check.notes is not None:
+                    notes += check.notes(*args, **kwargs)
         except AssertionError as failure:  # a step not done at all reads as that step's sentence
             return Verdict(False, steps.failure_message(book.notebook, failure), notes)
         except handover.HandoverError as error:

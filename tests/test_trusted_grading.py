@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from grading_support import ASSIGNMENT, AUTOGRADED, NOTEBOOKS
 
-from autograder import checks, handover, sandbox, steps, verifier
+from autograder import checks, handover, registry, sandbox, steps, verifier
 from autograder.trusted import CheckCall, UnverifiableTestCell, parse_test_cell
 from rnn_forecast.models import build_model, fit, set_seed
 from rnn_forecast.paths import REPOSITORY_ROOT
@@ -41,7 +41,18 @@ def test_every_graded_test_cell_of_the_exercises_can_be_verified():
     assert set(parsed) == set(AUTOGRADED)
     names = set().union(*(call.answer_names() for calls in parsed.values() for call in calls))
     assert names == {"lstm_gates", "gru_gates", "gru32_parameters", "model", "gru8_rmse", "stacked_rmse"}
-    assert all(call.function in verifier.TRUSTED_CHECKS for calls in parsed.values() for call in calls)
+    assert all(call.function in registry.registered() for calls in parsed.values() for call in calls)
+
+
+def test_the_parser_and_the_verifier_read_the_same_registry_of_checks():
+    """The parser reads the @check marks from the source; the verifier imports them."""
+    runtime = registry.registered()
+    assert registry.declared_names() == set(runtime)
+    assert {"check_units", "check_test_rmse"} <= set(runtime)
+    assert "rmse_bound" not in runtime
+    assert "graded_rmse" not in runtime
+    assert runtime["check_test_rmse"].notes is checks.rmse_suspicions
+    assert all(check.function is getattr(checks, name) for name, check in runtime.items())
 
 
 def test_a_check_call_is_parsed_into_answers_and_literals():
@@ -64,6 +75,7 @@ def test_a_check_call_is_parsed_into_answers_and_literals():
         "from autograder import checks\nchecks.check_units(model, 8)",
         "from autograder.checks import check_units\nx = 1\ncheck_units(model, 8)",
         "from autograder.checks import check_units\n",
+        "from autograder.checks import rmse_bound\nrmse_bound(gru8)",
         "def (",
     ],
 )
