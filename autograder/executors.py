@@ -1,7 +1,7 @@
 """Where grading jobs run: a pool of threads on this machine, or an existing Dask cluster.
 
 Both run the same job, :func:`autograder.grade_job.run_job`, and yield each
-:class:`~autograder.grade_job.JobResult` as it finishes.
+:class:`~autograder.job_types.JobResult` as it finishes.
 
 On a Dask cluster (``dask.distributed``), a student whose worker dies mid-job is graded
 again on another worker, once. Dask by itself reschedules a task whose worker died up to
@@ -18,6 +18,7 @@ the job returns, not an exception, so Dask never retries it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import traceback
 import uuid
@@ -25,15 +26,10 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from autograder.grade_job import (
-    NOT_GRADED,
-    JobResult,
-    JobSpec,
-    Release,
-    environment_problem,
-    job_config,
-    run_job,
-)
+from autograder.fingerprint import environment_problem
+from autograder.grade_job import run_job
+from autograder.job_config import job_config
+from autograder.job_types import JobResult, JobSpec, Outcome, Release
 
 #: A job starts at most this often: once, and once more after its worker died.
 MAX_STARTS = 2
@@ -145,7 +141,7 @@ class DaskCluster:
         except Exception as error:  # noqa: BLE001  (reported as the student's outcome; the other jobs go on)
             return JobResult(
                 spec.student,
-                outcome=NOT_GRADED,
+                Outcome.NOT_GRADED,
                 reason=f"the Dask cluster failed the job ({type(error).__name__}: {error}); grade "
                 f"{spec.student} again with --student once the cluster is healthy",
                 log=traceback.format_exc(),
@@ -181,7 +177,7 @@ def lost(spec: JobSpec, started: int) -> JobResult:
         f"{spec.student} again with --student once the cluster is healthy"
     )
     return JobResult(
-        spec.student, outcome=NOT_GRADED, attempts=started, reason=reason, log=f"Not graded: {reason}."
+        spec.student, Outcome.NOT_GRADED, attempts=started, reason=reason, log=f"Not graded: {reason}."
     )
 
 
@@ -198,8 +194,7 @@ def grade_on_worker(spec: JobSpec, release: Release, run: str) -> JobResult:
     result = run_job(
         spec, release, scratch_root=worker.local_directory, threads=threads_per_job(worker, client, run)
     )
-    result.attempts, result.worker = started, worker.address
-    return result
+    return dataclasses.replace(result, attempts=started, worker=worker.address)
 
 
 _THREADS: dict[str, int] = {}

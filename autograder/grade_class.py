@@ -21,8 +21,8 @@ import statistics
 import time
 from pathlib import Path
 
-from autograder.grade_job import DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT, GRADED, NOT_GRADED, Limits
 from autograder.grading_report import summary_table
+from autograder.job_types import DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT, Limits, Outcome
 from autograder.orchestrate import grade_class
 
 #: The exit status when the grader failed for some students: they have no score until graded again.
@@ -113,8 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"No submissions of {args.assignment} under {args.course_dir.resolve() / 'submitted'}.")
         return 1
     print(summary_table(jobs))
-    failed = [j for j in jobs if j.outcome not in (GRADED, NOT_GRADED)]
-    not_graded = [j.student for j in jobs if j.outcome == NOT_GRADED]
+    failed = [j for j in jobs if j.outcome not in (Outcome.GRADED, Outcome.NOT_GRADED)]
+    not_graded = [j.student for j in jobs if j.outcome == Outcome.NOT_GRADED]
     where = f"on the Dask cluster at {args.scheduler}" if args.scheduler else f"with {workers} workers"
     logs = args.course_dir.resolve() / ".grade_class" / args.assignment
     faults = (

@@ -10,13 +10,13 @@ from __future__ import annotations
 import sys
 import time
 
-from autograder.grade_job import GRADED, NOT_GRADED, JobResult
 from autograder.intake import LEFT_OUT_HEADING
+from autograder.job_types import JobResult, Outcome
 
 
 def describe(job: JobResult) -> str:
     """A job's outcome in words: "graded", or "not graded: <what broke>; <what to do>"."""
-    return f"{NOT_GRADED}: {job.reason}" if job.outcome == NOT_GRADED else job.outcome
+    return f"{Outcome.NOT_GRADED}: {job.reason}" if job.outcome == Outcome.NOT_GRADED else job.outcome
 
 
 class Progress:
@@ -32,8 +32,8 @@ class Progress:
     def update(self, job: JobResult | None) -> None:
         if job is not None:
             self.done += 1
-            self.not_graded += job.outcome == NOT_GRADED
-            self.failed += job.outcome not in (GRADED, NOT_GRADED)
+            self.not_graded += job.outcome == Outcome.NOT_GRADED
+            self.failed += job.outcome not in (Outcome.GRADED, Outcome.NOT_GRADED)
         elapsed = time.perf_counter() - self.started
         left = elapsed / self.done * (self.total - self.done) if self.done else float("nan")
         width = 24
@@ -46,7 +46,7 @@ class Progress:
         if self.interactive:
             self.stream.write("\r" + line)
         elif job is not None:
-            score = "" if job.outcome == NOT_GRADED else f", {job.score:g}/{job.max_score:g}"
+            score = "" if job.outcome == Outcome.NOT_GRADED else f", {job.score:g}/{job.max_score:g}"
             self.stream.write(f"{line}  ({job.student}: {describe(job)}{score})\n")
         self.stream.flush()
 
@@ -68,9 +68,11 @@ def summary_table(jobs: list[JobResult]) -> str:
     header = f"{'student':<20} {'score':>11} {'wall s':>7} {'peak MiB':>9} {'flags':>5}  outcome"
     rows = []
     for j in jobs:
-        score = "-" if j.outcome == NOT_GRADED else f"{j.score:g}/{j.max_score:g}"
+        score = "-" if j.outcome == Outcome.NOT_GRADED else f"{j.score:g}/{j.max_score:g}"
         again = (
-            " (its first worker died; graded on another)" if j.attempts > 1 and j.outcome == GRADED else ""
+            " (its first worker died; graded on another)"
+            if j.attempts > 1 and j.outcome == Outcome.GRADED
+            else ""
         )
         rows.append(
             f"{j.student:<20} {score:>11} {j.seconds:>7.1f} {j.peak_mib:>9.0f} "
@@ -79,7 +81,7 @@ def summary_table(jobs: list[JobResult]) -> str:
     flagged = [f"  {j.student}, {flag}" for j in jobs for flag in j.flags]
     if flagged:
         rows += ["", "Flagged for the instructor (look at the autograded notebooks):", *flagged]
-    not_graded = [f"  {j.student}: {j.reason}" for j in jobs if j.outcome == NOT_GRADED]
+    not_graded = [f"  {j.student}: {j.reason}" for j in jobs if j.outcome == Outcome.NOT_GRADED]
     if not_graded:
         rows += [
             "",

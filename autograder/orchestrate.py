@@ -5,7 +5,7 @@
 
 1. Reads the course's ``nbgrader_config.py`` as nbgrader does, and from it where the
    gradebook is (``CourseDirectory.db_url``; by default SQLite, ``gradebook.db``).
-2. Builds the release once (:class:`autograder.grade_job.Release`): the configuration,
+2. Builds the release once (:class:`autograder.job_types.Release`): the configuration,
    the assignment's non-notebook source files, the course environment's fingerprint and,
    with SQLite, a gradebook holding only the assignment's definition.
 3. Makes one job per student: the submission's files, read without following links and
@@ -29,6 +29,7 @@ else. Nothing under ``submitted/`` is written to.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import sys
@@ -42,16 +43,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from traitlets.config import Config, PyFileConfigLoader
 
 from autograder.executors import DaskCluster, LocalPool
-from autograder.grade_job import (
-    GRADED,
-    NBGRADER_RAN,
-    NOT_GRADED,
-    JobResult,
-    JobSpec,
-    Limits,
-    Release,
-    course_environment,
-)
+from autograder.fingerprint import course_environment
 from autograder.gradebook_rows import assignment_gradebook, read_rows, restore_rows, write_rows
 from autograder.grading_report import Progress
 from autograder.intake import (
@@ -63,12 +55,11 @@ from autograder.intake import (
     score_nothing_submitted,
     shown,
 )
+from autograder.job_types import JobResult, JobSpec, Limits, Outcome, Release
 from autograder.trusted import UNSAFE_WARNING
 
 #: Settings a job makes its own: its scratch folder is the course root, and it picks the gradebook.
 JOB_SETTINGS = ("CourseDirectory.root", "CourseDirectory.db_url")
-#: Outcome of a folder in submitted/ whose name cannot be a student id: nothing graded or recorded.
-REFUSED = "refused"
 
 
 def grade_class(
@@ -131,37 +122,47 @@ def _grade(course: Path, assignment: str, executor, limits: Limits, students, st
         max_score = float(gradebook.find_assignment(assignment).max_score)
         progress = Progress(len(chosen) + len(unusable), stream)
         results = [
-            JobResult(shown(name), REFUSED, max_score=max_score, log=why, refused=[why])
+            JobResult(shown(name), Outcome.REFUSED, max_score=max_score, log=why, refused=(why,))
             for name, why in unusable.items()
         ]
         for student in chosen:
             if not intakes[student].notebooks():
                 score_nothing_submitted(gradebook, assignment, student)
-                results.append(JobResult(student, GRADED, max_score=max_score, log="No notebook to grade."))
-        for result in results:
-            if result.student in intakes:
-                take_intake(result, intakes[result.student], gradebook, assignment)
-            progress.update(result)
-        for result in executor.run(specs, release):
-            store(course, assignment, result, gradebook if on_sqlite else None, logs)
-            if result.outcome == NOT_GRADED and not on_sqlite:
-                gradebook.db.rollback()  # see what the job wrote, not this session's earlier reads
-                restore_rows(gradebook, assignment, result.student, before[result.student])
-            result.max_score = result.max_score or max_score
+                results.append(
+                    JobResult(student, Outcome.GRADED, max_score=max_score, log="No notebook to grade.")
+                )
+        results = [
             take_intake(result, intakes[result.student], gradebook, assignment)
+            if result.student in intakes
+            else result
+            for result in results
+        ]
+        for result in results:
+            progress.update(result)
+        for returned in executor.run(specs, release):
+            store(course, assignment, returned, gradebook if on_sqlite else None, logs)
+            if returned.outcome == Outcome.NOT_GRADED and not on_sqlite:
+                gradebook.db.rollback()  # see what the job wrote, not this session's earlier reads
+                restore_rows(gradebook, assignment, returned.student, before[returned.student])
+            # Stored: a class's notebooks need not stay in memory.
+            result = dataclasses.replace(
+                returned, max_score=returned.max_score or max_score, autograded=None, rows=None
+            )
+            result = take_intake(result, intakes[result.student], gradebook, assignment)
             progress.update(result)
             results.append(result)
         progress.close()
     return sorted(results, key=lambda result: result.student)
 
 
-def take_intake(result: JobResult, intake: Intake, gradebook: Gradebook, assignment: str) -> None:
-    """Add to ``result`` what was refused of the submission; flag the student in the gradebook
+def take_intake(result: JobResult, intake: Intake, gradebook: Gradebook, assignment: str) -> JobResult:
+    """``result`` with what was refused of the submission; flag the student in the gradebook
     for links and special files, once nbgrader has recorded the submission."""
-    result.flags[:0] = intake.flags()
-    result.refused = intake.left_out()
-    if intake.flagged and result.outcome in NBGRADER_RAN:
+    if intake.flagged and result.outcome.nbgrader_ran:
         flag_submission(gradebook, assignment, result.student)
+    return dataclasses.replace(
+        result, flags=(*intake.flags(), *result.flags), refused=tuple(intake.left_out())
+    )
 
 
 def read_course_config(course: Path) -> tuple[Config, CourseDirectory]:
@@ -267,7 +268,7 @@ def source_files(course: Path, coursedir: CourseDirectory, assignment: str) -> d
 def store(course: Path, assignment: str, result: JobResult, gradebook: Gradebook | None, logs: Path) -> None:
     """Put what a job brought back into the course; of a job in which nbgrader never ran, only its log."""
     (logs / f"{result.student}.log").write_text(result.log, encoding="utf-8")
-    if result.outcome not in NBGRADER_RAN or result.autograded is None:
+    if not result.outcome.nbgrader_ran or result.autograded is None:
         return
     folder = course / "autograded" / result.student / assignment
     # As nbgrader's `autograde --force` does: the old autograded copy goes, the new one comes.
@@ -280,4 +281,3 @@ def store(course: Path, assignment: str, result: JobResult, gradebook: Gradebook
         target.write_bytes(content)
     if gradebook is not None and result.rows is not None:
         write_rows(gradebook, assignment, result.rows)
-    result.autograded, result.rows = None, None  # stored; a class's notebooks need not stay in memory

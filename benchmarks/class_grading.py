@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from autograder import sample_class
-from autograder.grade_job import Limits
+from autograder.job_types import Limits
 from autograder.local_cluster import LocalDaskCluster
 from autograder.orchestrate import grade_class
 

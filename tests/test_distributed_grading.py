@@ -24,15 +24,8 @@ from test_grade_class import ANSWER, LIMITS
 from test_grade_class import make_course as make_toy_course
 from test_grade_class import submit as submit_toy
 
-from autograder.grade_job import (
-    CRASHED,
-    GRADED,
-    MEMORY,
-    NOT_GRADED,
-    Limits,
-    course_environment,
-    environment_problem,
-)
+from autograder.fingerprint import course_environment, environment_problem
+from autograder.job_types import Limits, Outcome
 from autograder.local_cluster import LocalDaskCluster
 from autograder.orchestrate import grade_class
 from autograder.sandbox import sandbox_problem
@@ -137,8 +130,8 @@ def test_the_class_graded_on_dask_into_postgresql_gets_the_grades_of_sequential_
 
     by_student = {job.student: job for job in jobs}
     assert {s: (j.outcome, j.attempts) for s, j in by_student.items()} == {
-        s: (GRADED, 1) for s in (*ON_THE_CLUSTER, SNOOPER)
-    }, [j.log[-2000:] for j in jobs if j.outcome != GRADED]
+        s: (Outcome.GRADED, 1) for s in (*ON_THE_CLUSTER, SNOOPER)
+    }, [j.log[-2000:] for j in jobs if j.outcome != Outcome.GRADED]
     assert {job.worker for job in jobs} == workers, "both workers grade"
     scores = support.read_scores(course, db_url=url)
     assert {s: scores[s] for s in ON_THE_CLUSTER} == {s: graded_class.scores[s] for s in ON_THE_CLUSTER}
@@ -264,12 +257,12 @@ def test_a_student_whose_worker_dies_is_graded_once_more_elsewhere_and_only_once
     assert (len(kim.killed), len(lou.killed)) == (1, 2), logs
     by_student = {job.student: job for job in jobs}
     assert {s: (j.outcome, j.attempts) for s, j in by_student.items()} == {
-        "alice": (GRADED, 1),
-        "dave": (MEMORY, 1),  # the submission's own failures are never retried
-        "gus": (CRASHED, 1),
-        "kim": (GRADED, 2),
-        "lou": (NOT_GRADED, 2),  # its workers died twice: the grader's fault, not lou's
-        "zed": (GRADED, 1),
+        "alice": (Outcome.GRADED, 1),
+        "dave": (Outcome.MEMORY, 1),  # the submission's own failures are never retried
+        "gus": (Outcome.CRASHED, 1),
+        "kim": (Outcome.GRADED, 2),
+        "lou": (Outcome.NOT_GRADED, 2),  # its workers died twice: the grader's fault, not lou's
+        "zed": (Outcome.GRADED, 1),
     }, [(j.student, j.log[-1500:]) for j in jobs]
     assert by_student["kim"].worker != kim.killed[0][0], "graded again on another worker"
     assert by_student["kim"].score == by_student["alice"].score == 3.0

@@ -17,7 +17,7 @@ from grading_support import run_nbgrader, tree_digest
 from nbgrader.api import Gradebook
 
 from autograder.grade_class import main
-from autograder.grade_job import CRASHED, GRADED, MEMORY, TIMED_OUT, Limits
+from autograder.job_types import Limits, Outcome
 from autograder.orchestrate import grade_class
 from rnn_forecast.paths import REPOSITORY_ROOT
 
@@ -146,17 +146,17 @@ def test_every_submission_is_graded_and_recorded_with_its_outcome(graded):
     _, jobs, _ = graded
     outcomes = {student: (job.outcome, job.score) for student, job in jobs.items()}
     assert outcomes == {
-        "alice": (GRADED, 3.0),
-        "bob": (GRADED, 0.0),
-        "frank": (GRADED, 0.0),
+        "alice": (Outcome.GRADED, 3.0),
+        "bob": (Outcome.GRADED, 0.0),
+        "frank": (Outcome.GRADED, 0.0),
         # interrupted at the time limit: keeps the points of the cells that ran before
-        "erin": (TIMED_OUT, 3.0),
+        "erin": (Outcome.TIMED_OUT, 3.0),
         # ignores interrupts, so it is killed and nbgrader records nothing
-        "carol": (TIMED_OUT, 0.0),
+        "carol": (Outcome.TIMED_OUT, 0.0),
         # stopped by MemoryError at the limit; the cells before it keep their points
-        "dave": (MEMORY, 3.0),
+        "dave": (Outcome.MEMORY, 3.0),
         # the kernel died: nbgrader gives up on the student
-        "gus": (CRASHED, 0.0),
+        "gus": (Outcome.CRASHED, 0.0),
     }
     assert all(job.max_score == 3.0 and job.peak_mib > 0 for job in jobs.values())
     assert jobs["carol"].seconds < LIMITS.timeout + LIMITS.interrupt_grace + 15
@@ -169,7 +169,7 @@ def test_a_crash_is_no_memory_limit_however_much_memory_the_grader_holds(tmp_pat
     grader_memory = b"\x01" * (LIMITS.memory_mib + 100) * 2**20
     [job] = grade_class(course, ASSIGNMENT, workers=1, limits=LIMITS)
     assert len(grader_memory) > LIMITS.memory_mib * 2**20
-    assert (job.outcome, job.score) == (CRASHED, 0.0)
+    assert (job.outcome, job.score) == (Outcome.CRASHED, 0.0)
     assert job.peak_mib < 0.9 * LIMITS.memory_mib
 
 
@@ -222,7 +222,7 @@ def test_regrading_one_student_replaces_only_that_student(tmp_path):
 
     jobs = grade_class(course, ASSIGNMENT, workers=2, limits=LIMITS, students=["bob"])
 
-    assert [(job.student, job.outcome, job.score) for job in jobs] == [("bob", GRADED, 3.0)]
+    assert [(job.student, job.outcome, job.score) for job in jobs] == [("bob", Outcome.GRADED, 3.0)]
     second = scores(course)
     assert {k: v for k, v in second.items() if k[0] == "alice"} == {
         k: v for k, v in first.items() if k[0] == "alice"
@@ -262,7 +262,7 @@ def test_command_line_prints_a_summary_and_fails_on_an_unknown_student(tmp_path,
     assert code == 0
     assert "alice" in out.out
     assert "3/3" in out.out
-    assert GRADED in out.out
+    assert Outcome.GRADED in out.out
     assert "1/1 done, 0 failed" in out.err
     with pytest.raises(SystemExit, match="no submission of toy for zoe"):
         main([ASSIGNMENT, "--course-dir", str(course), "--student", "zoe"])

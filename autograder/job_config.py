@@ -1,0 +1,83 @@
+"""The configuration one grading job runs nbgrader with: its config file, command and environment.
+
+Part of the grading engine, used by :mod:`autograder.grade_job` (and by the preflight of
+:mod:`autograder.executors`, through :func:`job_config`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from traitlets.config import Config
+
+from autograder.job_types import Limits, Release
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+
+
+def write_config(path: Path, settings: dict[str, object]) -> None:
+    """An ``nbgrader_config.py`` that sets each "Section.trait" to its value; readable only by its owner,
+    since it may hold the gradebook's password."""
+    lines = [
+        "# The course's nbgrader configuration as resolved on the instructor's machine (autograder.grade_job)."
+    ]
+    lines += [f"c.{name} = {value!r}" for name, value in settings.items()]
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write("\n".join(lines) + "\n")
+
+
+def autograde_command(assignment: str, student: str, limits: Limits) -> list[str]:
+    beside_python = Path(sys.executable).parent / "nbgrader"
+    nbgrader = str(beside_python) if beside_python.exists() else shutil.which("nbgrader")
+    if nbgrader is None:
+        raise RuntimeError(
+            "nbgrader is not installed in this environment: install the course's environment here"
+        )
+    return [
+        sys.executable,
+        "-m",
+        "autograder.limits",
+        str(limits.memory_mib),
+        "--",
+        nbgrader,
+        "autograde",
+        assignment,
+        "--student",
+        student,
+        "--force",
+        *([f"--Execute.timeout={limits.cell_timeout}"] if limits.cell_timeout else []),
+        *([f"--SandboxedKernelManager.disk_mib={limits.disk_mib}"] if limits.disk_mib else []),
+        *(["--SandboxedExecute.unsafe_no_sandbox=True"] if limits.unsafe_no_sandbox else []),
+    ]
+
+
+def job_config(release: Release) -> Config:
+    """The configuration a job's nbgrader grades with: the course's, and the limits that
+    :func:`autograde_command` passes on its command line (for the preflight's kernel)."""
+    config = Config()
+    for name, value in release.config.items():
+        section, trait = name.rsplit(".", 1)
+        config[section][trait] = value
+    limits = release.limits
+    config.SandboxedExecute.unsafe_no_sandbox = limits.unsafe_no_sandbox
+    if limits.disk_mib:
+        config.SandboxedKernelManager.disk_mib = limits.disk_mib
+    if limits.cell_timeout:
+        config.Execute.timeout = limits.cell_timeout
+    return config
+
+
+def job_environment(threads: int) -> dict[str, str]:
+    """The environment of one autograde: TensorFlow quiet, ``threads`` compute threads."""
+    environment = dict(os.environ)
+    # nbgrader runs alembic through PATH.
+    environment["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), environment.get("PATH", "")])
+    environment.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    environment.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    # Kernels graded side by side, each using every core, only fight over them.
+    environment.update({name: str(max(1, threads)) for name in THREAD_VARIABLES})
+    return environment
