@@ -11,8 +11,9 @@ the outcome in :mod:`autograder.job_outcome`, the machine's fingerprint in
 The job assumes no filesystem shared with the instructor's machine. It builds a small
 course of its own in a fresh scratch folder: the course's nbgrader configuration as
 resolved on the instructor's machine, the submission's files, the assignment's
-non-notebook source files and, with an SQLite gradebook, a gradebook holding the
-assignment's definition (hidden tests included) and this student's earlier rows. It runs
+non-notebook source files and the gradebook its route prepares
+(:mod:`autograder.gradebook_routes`: with SQLite, a copy holding the assignment's
+definition, hidden tests included, and this student's earlier rows). It runs
 nbgrader's own ``autograde ASSIGNMENT --student ID --force`` there, reads back what that
 wrote (the autograded notebooks, the student's rows, the score, the grader's flags) and
 removes the folder. With a server gradebook (PostgreSQL) nbgrader writes the student's rows
@@ -44,7 +45,6 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from autograder import job_outcome
 from autograder.fingerprint import environment_problem
-from autograder.gradebook_rows import read_rows, write_rows
 from autograder.job_config import autograde_command, job_environment, write_config
 from autograder.job_types import JobResult, JobSpec, Outcome, Release
 from autograder.supervise import supervise
@@ -90,14 +90,7 @@ def run_job(spec: JobSpec, release: Release, scratch_root: str | None = None, th
 def _grade(spec: JobSpec, release: Release, scratch: Path, threads: int, worker: str) -> JobResult:
     course = scratch / "course"
     _write_files(course, {**release.files, **spec.files})
-    if release.gradebook is not None:
-        (course / "gradebook.db").write_bytes(release.gradebook)
-        db_url = f"sqlite:///{course / 'gradebook.db'}"
-        if spec.earlier_rows is not None:
-            with Gradebook(db_url, release.course_id) as gradebook:
-                write_rows(gradebook, release.assignment, spec.earlier_rows)
-    else:
-        db_url = release.gradebook_url
+    db_url = release.gradebook.job_url(course, release.course_id, release.assignment, spec.earlier_rows)
     write_config(
         course / "nbgrader_config.py",
         {
@@ -126,9 +119,7 @@ def _grade(spec: JobSpec, release: Release, scratch: Path, threads: int, worker:
         return JobResult(spec.student, outcome, reason=reported[0], log=text, worker=worker, **figures)
     with Gradebook(db_url, release.course_id) as gradebook:
         score, max_score = read_score(gradebook, release.assignment, spec.student)
-        rows = (
-            read_rows(gradebook, release.assignment, spec.student) if release.gradebook is not None else None
-        )
+        rows = release.gradebook.rows_after(gradebook, release.assignment, spec.student)
     return JobResult(
         spec.student,
         outcome,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from autograder.gradebook_routes import GradebookRoute
 from autograder.gradebook_rows import StudentRows
 
 DEFAULT_TIMEOUT = 900
@@ -72,10 +73,8 @@ class Release:
     files: dict[str, bytes]
     #: The instructor's course environment (autograder.course_environment); a worker with another one refuses to grade.
     environment: dict[str, str]
-    #: SQLite: a gradebook file holding the assignment's definition (gradebook_rows.assignment_gradebook).
-    gradebook: bytes | None = None
-    #: A server gradebook's URL (PostgreSQL), password included; None with SQLite.
-    gradebook_url: str | None = None
+    #: How the jobs' rows reach the course's gradebook: a copy (SQLite) or the shared server.
+    gradebook: GradebookRoute
 
 
 @dataclass(frozen=True)

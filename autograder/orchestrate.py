@@ -19,7 +19,8 @@
 5. Stores each result as it arrives: ``autograded/STUDENT/ASSIGNMENT/`` becomes the job's,
    the log goes to ``.grade_class/ASSIGNMENT/STUDENT.log`` and, with SQLite, the student's
    rows are written into the gradebook through nbgrader's Gradebook API, one student at a
-   time. With a server gradebook (PostgreSQL) the job's nbgrader wrote them there itself:
+   time. With a server gradebook (PostgreSQL) the job's nbgrader wrote them there itself
+   (the two routes: :mod:`autograder.gradebook_routes`):
    no copies of the gradebook, no merge.
 
 nbgrader's ``export``, ``generate_feedback`` and formgrader then read the gradebook as if
@@ -44,7 +45,7 @@ from traitlets.config import Config, PyFileConfigLoader
 
 from autograder.executors import DaskCluster, LocalPool
 from autograder.fingerprint import course_environment
-from autograder.gradebook_rows import assignment_gradebook, read_rows, restore_rows, write_rows
+from autograder.gradebook_routes import gradebook_route
 from autograder.grading_report import Progress
 from autograder.intake import (
     Intake,
@@ -86,11 +87,11 @@ def grade_class(
 
 def _grade(course: Path, assignment: str, executor, limits: Limits, students, stream) -> list[JobResult]:
     config, coursedir = read_course_config(course)
-    on_sqlite = make_url(coursedir.db_url).get_backend_name() == "sqlite"
     with open_gradebook(coursedir, assignment) as gradebook:
         chosen, unusable = choose_students(course, assignment, students)
         rules = Rules.of(coursedir)
         intakes = {student: read_for_grading(course, assignment, student, rules) for student in chosen}
+        route = gradebook_route(coursedir.db_url, gradebook, assignment, coursedir.course_id)
         release = Release(
             assignment=assignment,
             config=job_settings(config),
@@ -99,24 +100,21 @@ def _grade(course: Path, assignment: str, executor, limits: Limits, students, st
             limits=limits,
             files=source_files(course, coursedir, assignment),
             environment=course_environment(),
-            gradebook=assignment_gradebook(gradebook, assignment, coursedir.course_id) if on_sqlite else None,
-            gradebook_url=None if on_sqlite else coursedir.db_url,
+            gradebook=route,
         )
         executor.check(release)
         specs = [
             JobSpec(
                 student,
                 submission_files(assignment, student, intakes[student]),
-                read_rows(gradebook, assignment, student) if on_sqlite else None,
+                route.earlier_rows(gradebook, assignment, student),
             )
             for student in chosen
             if intakes[student].notebooks()
         ]
         # A server gradebook is written by the jobs as they go: what a job that was not graded
         # wrote there is replaced by what was there before it.
-        before = (
-            {} if on_sqlite else {student: read_rows(gradebook, assignment, student) for student in chosen}
-        )
+        before = route.snapshot(gradebook, assignment, chosen)
         logs = course / ".grade_class" / assignment
         logs.mkdir(parents=True, exist_ok=True)
         max_score = float(gradebook.find_assignment(assignment).max_score)
@@ -140,10 +138,11 @@ def _grade(course: Path, assignment: str, executor, limits: Limits, students, st
         for result in results:
             progress.update(result)
         for returned in executor.run(specs, release):
-            store(course, assignment, returned, gradebook if on_sqlite else None, logs)
-            if returned.outcome == Outcome.NOT_GRADED and not on_sqlite:
-                gradebook.db.rollback()  # see what the job wrote, not this session's earlier reads
-                restore_rows(gradebook, assignment, returned.student, before[returned.student])
+            store(course, assignment, returned, logs)
+            if returned.outcome.nbgrader_ran and returned.autograded is not None:
+                route.store(gradebook, assignment, returned.rows)
+            if returned.outcome == Outcome.NOT_GRADED:
+                route.undo(gradebook, assignment, returned.student, before)
             # Stored: a class's notebooks need not stay in memory.
             result = dataclasses.replace(
                 returned, max_score=returned.max_score or max_score, autograded=None, rows=None
@@ -265,8 +264,9 @@ def source_files(course: Path, coursedir: CourseDirectory, assignment: str) -> d
     return _files(course, sorted(find_all_files(str(source), [*coursedir.ignore, "*.ipynb"])))
 
 
-def store(course: Path, assignment: str, result: JobResult, gradebook: Gradebook | None, logs: Path) -> None:
-    """Put what a job brought back into the course; of a job in which nbgrader never ran, only its log."""
+def store(course: Path, assignment: str, result: JobResult, logs: Path) -> None:
+    """Put the notebooks a job brought back into the course; of a job in which nbgrader never ran,
+    only its log. Its rows go through the gradebook's route."""
     (logs / f"{result.student}.log").write_text(result.log, encoding="utf-8")
     if not result.outcome.nbgrader_ran or result.autograded is None:
         return
@@ -279,5 +279,3 @@ def store(course: Path, assignment: str, result: JobResult, gradebook: Gradebook
             raise ValueError(f"a grading job returned {relative}, outside {folder}")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content)
-    if gradebook is not None and result.rows is not None:
-        write_rows(gradebook, assignment, result.rows)
