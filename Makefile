@@ -70,17 +70,17 @@ format: setup-dev
 	$(BIN)/ruff format
 
 # The student's view works in WORKSPACE (copies of the lessons, fetched assignments; ignored
-# by git); the instructor's serves the course directory with Formgrader. autograder/lab.py
+# by git); the instructor's serves the course directory with Formgrader. autograder/tools/lab.py
 # writes each view's Jupyter configuration (README, "The assignment loop"). LAB_FLAGS go to
 # jupyter lab, e.g. LAB_FLAGS="--no-browser --port 8890".
 # Jupyter refuses to start as root unless told; containers often run as root.
 WORKSPACE ?= workspace
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: setup
-	$(BIN)/python -m autograder.lab student --workspace "$(WORKSPACE)" $(ALLOW_ROOT) $(LAB_FLAGS)
+	$(BIN)/python -m autograder.tools.lab student --workspace "$(WORKSPACE)" $(ALLOW_ROOT) $(LAB_FLAGS)
 
 lab-instructor: setup
-	$(BIN)/python -m autograder.lab instructor $(ALLOW_ROOT) $(LAB_FLAGS)
+	$(BIN)/python -m autograder.tools.lab instructor $(ALLOW_ROOT) $(LAB_FLAGS)
 
 # The browser test (Chromium driving both views) saves its screenshots in build/screenshots/;
 # this runs it and copies them to docs/screenshots/, which the README shows.
@@ -145,28 +145,28 @@ gradebook: setup
 		|| $(NBGRADER) generate_assignment $(ASSIGNMENT) --force
 
 # nbgrader's own autograde, one student at a time, on a copy of each submission read without
-# following links (autograder/checked.py): a broken submission stops only itself.
+# following links (autograder/engine/checked.py): a broken submission stops only itself.
 autograde: gradebook preflight
-	$(BIN)/python -m autograder.checked autograde $(ASSIGNMENT) $(if $(FORCE),--force)
+	$(BIN)/python -m autograder.engine.checked autograde $(ASSIGNMENT) $(if $(FORCE),--force)
 
 # Before any student is graded, one sandboxed student kernel and one verifier start here
 # with the course's configuration; if either cannot, grading stops with the cause and what
 # to do (make grade runs the same checks itself). make doctor prints every check.
 preflight: setup
-	@$(BIN)/python -m autograder.doctor --preflight
+	@$(BIN)/python -m autograder.engine.doctor --preflight
 
 doctor: setup
-	$(BIN)/python -m autograder.doctor
+	$(BIN)/python -m autograder.engine.doctor
 
 # The whole class in parallel, with limits and progress (README, "Grading a whole class").
 #   make grade GRADE_FLAGS="--workers 4 --timeout 600 --memory-limit 3072 --student ana"
 #   make grade GRADE_FLAGS="--scheduler tcp://HOST:8786"   on a Dask cluster ("Grading beyond one machine")
 grade: gradebook
-	$(BIN)/python -m autograder.grade_class $(ASSIGNMENT) $(GRADE_FLAGS)
+	$(BIN)/python -m autograder.engine.grade_class $(ASSIGNMENT) $(GRADE_FLAGS)
 
-# nbgrader's generate_feedback on the autograded notebooks alone (autograder/checked.py).
+# nbgrader's generate_feedback on the autograded notebooks alone (autograder/engine/checked.py).
 feedback: setup
-	$(BIN)/python -m autograder.checked feedback $(ASSIGNMENT) $(if $(FORCE),--force)
+	$(BIN)/python -m autograder.engine.checked feedback $(ASSIGNMENT) $(if $(FORCE),--force)
 
 release-feedback: setup
 	$(NBGRADER) release_feedback $(ASSIGNMENT)

@@ -18,10 +18,10 @@ c.CourseDirectory.release_directory = "exercises"  # student version, generated,
 # git), or COURSE_EXCHANGE, for example a JupyterHub's shared exchange (README, "The assignment loop").
 c.Exchange.root = os.environ.get("COURSE_EXCHANGE") or os.path.join(os.path.dirname(__file__), "exchange")
 
-# What a student hands in is read without following links (autograder/intake.py): collect copies
+# What a student hands in is read without following links (autograder/engine/intake.py): collect copies
 # only regular files of the student's own, refuses invalid student ids, and flags links and special
 # files (README, "What grading protects against").
-c.ExchangeFactory.collect = "autograder.intake.SafeCollect"
+c.ExchangeFactory.collect = "autograder.engine.intake.SafeCollect"
 
 # A cell may run this long before nbgrader interrupts it and scores its tests 0. The
 # longest cell, training the stacked LSTM for 40 epochs, takes about 10 s on a 2-core
@@ -38,14 +38,14 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # Feedback for students: each hidden test's code and output are replaced by whether the
-# checks passed and the plain message of a failure (autograder/feedback.py). The
+# checks passed and the plain message of a failure (autograder/engine/feedback.py). The
 # autograded notebooks keep everything for the instructor. The pages are rendered by an
-# exporter that cleans every output and Markdown cell first (autograder/outputs.py): a
+# exporter that cleans every output and Markdown cell first (autograder/engine/outputs.py): a
 # student's HTML never runs in the instructor's or the student's browser.
-c.GenerateFeedback.exporter_class = "autograder.outputs.SafeHTMLExporter"
+c.GenerateFeedback.exporter_class = "autograder.engine.outputs.SafeHTMLExporter"
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
-    "autograder.feedback.RedactHiddenTests",
+    "autograder.engine.feedback.RedactHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 
@@ -55,17 +55,17 @@ c.GenerateFeedback.preprocessors = [
 # Execute.timeout, still apply); FlagSuspicious marks notebooks with signs of tampering.
 # What the student's code displayed is cleaned of anything a browser could run and cut to
 # the output byte limits (after nbgrader's LimitOutput, which counts lines) before
-# SaveAutoGrades and the notebook's writing (autograder/outputs.py); neither touches the
+# SaveAutoGrades and the notebook's writing (autograder/engine/outputs.py); neither touches the
 # test cells' verdicts or any error output, so no score changes.
 c.Autograde.autograde_preprocessors = [
-    "autograder.trusted.TrustedExecute",
+    "autograder.engine.trusted.TrustedExecute",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
-    "autograder.outputs.SanitizeOutputs",
-    "autograder.outputs.LimitOutputBytes",
+    "autograder.engine.outputs.SanitizeOutputs",
+    "autograder.engine.outputs.LimitOutputBytes",
     "nbgrader.preprocessors.SaveAutoGrades",
-    "autograder.trusted.FlagSuspicious",
+    "autograder.engine.trusted.FlagSuspicious",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]

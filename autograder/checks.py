@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 import rnn_forecast  # noqa: F401  (quiets TensorFlow before Keras imports it)
-from autograder.registry import check
+from autograder.engine.registry import check
 from rnn_forecast.metrics import rmse
 from rnn_forecast.models import CELLS
 from rnn_forecast.training_record import record_of, training_problem

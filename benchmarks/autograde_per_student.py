@@ -4,7 +4,7 @@ Run with ``make bench`` (or ``.venv/bin/python benchmarks/autograde_per_student.
 It builds two temporary courses from the repository (as the tests do), each with the same
 small class: the solutions and three untouched releases. Each round grades one course with
 a single ``nbgrader autograde`` over the whole class (what ``make autograde`` ran before) and
-the other with ``make autograde``'s command (``python -m autograder.checked autograde``: the
+the other with ``make autograde``'s command (``python -m autograder.engine.checked autograde``: the
 intake's checked copy, then one ``nbgrader autograde --student`` per student), each run
 regrading everyone (``--force``), in alternating order so that a change in the machine's
 load hits both alike. The difference is what the per-student runs and the checks cost.
@@ -21,12 +21,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from autograder import sample_class
+from autograder.testkit import sample_class
 
 CLASS = {"ana": "solution", "ben": "release", "cai": "release", "dee": "release"}
 COMMANDS = {
     "one nbgrader run": [str(Path(sys.executable).parent / "nbgrader"), "autograde", sample_class.ASSIGNMENT],
-    "make autograde": [sys.executable, "-m", "autograder.checked", "autograde", sample_class.ASSIGNMENT],
+    "make autograde": [
+        sys.executable,
+        "-m",
+        "autograder.engine.checked",
+        "autograde",
+        sample_class.ASSIGNMENT,
+    ],
 }
 
 

@@ -19,10 +19,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from autograder import sample_class
-from autograder.job_types import Limits
-from autograder.local_cluster import LocalDaskCluster
-from autograder.orchestrate import grade_class
+from autograder.engine.job_types import Limits
+from autograder.engine.orchestrate import grade_class
+from autograder.testkit import sample_class
+from autograder.testkit.local_cluster import LocalDaskCluster
 
 
 def synthetic_class(size: int) -> dict[str, str]:

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from autograder import sample_class
+from autograder.testkit import sample_class
 from rnn_forecast.paths import REPOSITORY_ROOT
 
 

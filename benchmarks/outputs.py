@@ -1,4 +1,4 @@
-"""What cleaning and bounding a submission's outputs costs (``autograder/outputs.py``).
+"""What cleaning and bounding a submission's outputs costs (``autograder/engine/outputs.py``).
 
 Run with ``make bench`` (or ``.venv/bin/python benchmarks/outputs.py [--rounds N]``). It times
 the two preprocessors grading adds after execution (``SanitizeOutputs`` then
@@ -21,7 +21,7 @@ import nbformat
 from nbconvert.exporters import HTMLExporter
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from autograder.outputs import LimitOutputBytes, SafeHTMLExporter, SanitizeOutputs
+from autograder.engine.outputs import LimitOutputBytes, SafeHTMLExporter, SanitizeOutputs
 from rnn_forecast.paths import REPOSITORY_ROOT
 
 NBGRADER_TEMPLATES = (

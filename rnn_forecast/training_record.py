@@ -20,7 +20,7 @@ with probability above 0.95 (four random epochs besides the first and the last).
 
 The record is plain arrays (:meth:`TrainingRecord.to_bytes` writes an ``.npz`` without
 pickles), so it can be handed from the student's kernel to the grader as data
-(:mod:`autograder.handover`).
+(:mod:`autograder.engine.handover`).
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.sample_class import make_submission, read_scores
+from autograder.testkit.sample_class import make_submission, read_scores
 from rnn_forecast.paths import REPOSITORY_ROOT
 
 #: What a fresh login shell has on PATH: nothing of the test runner's own environment.
@@ -163,7 +163,7 @@ class ReadmeClone:
 
     def start_class(self, students: dict[str, str], user: GradingUser | None = None) -> None:
         """No grading state left from before; the assignment released; one submission per
-        student of :mod:`autograder.sample_class`'s kinds.
+        student of :mod:`autograder.testkit.sample_class`'s kinds.
 
         The first class releases the assignment with ``make release``; later ones start from
         the gradebook as that release left it (a course is released once, graded many times).

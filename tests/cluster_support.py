@@ -4,7 +4,7 @@ and how to see a grading job under way.
     with PostgresServer() as server:            # Debian's postgresql, in a temporary folder
         url = server.create_database("course")  # postgresql://grader:PASSWORD@127.0.0.1:PORT/course
 
-The Dask cluster the tests grade on is :class:`autograder.local_cluster.LocalDaskCluster`
+The Dask cluster the tests grade on is :class:`autograder.testkit.local_cluster.LocalDaskCluster`
 (the class-grading benchmark starts it too).
 """
 
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psutil
 
-from autograder.local_cluster import free_port, stop_process_group
+from autograder.testkit.local_cluster import free_port, stop_process_group
 
 POSTGRES_VERSIONS = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
 POSTGRES_HINT = "PostgreSQL is not installed: sudo apt-get install postgresql (Debian package postgresql)"
@@ -153,7 +153,8 @@ def kernel_started(autograde: psutil.Process) -> bool:
     """Whether the autograde's student kernel runs (so the job is well under way)."""
     try:
         return any(
-            "autograder.kernel_audit" in child.cmdline() for child in autograde.children(recursive=True)
+            "autograder.engine.kernel_audit" in child.cmdline()
+            for child in autograde.children(recursive=True)
         )
     except psutil.Error:
         return False

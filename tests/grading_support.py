@@ -1,5 +1,5 @@
 """The synthetic class for the tests: the scores each kind of submission must get, the
-errors a graded cell showed, and the sample class of :mod:`autograder.sample_class`.
+errors a graded cell showed, and the sample class of :mod:`autograder.testkit.sample_class`.
 
 The course, the submissions and plain ``nbgrader autograde`` live in the package because
 the grading benchmarks build the same class; tests take them from here, beside what only
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.sample_class import (
+from autograder.testkit.sample_class import (
     ASSIGNMENT,
     AUTOGRADED,
     CLASS,

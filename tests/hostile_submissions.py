@@ -2,7 +2,7 @@
 
 Each kind puts the attacking code below at the start of answer cells of the release (or of
 the solutions, for an honest student who also attacks, or of a faulty kind of
-``autograder.sample_class``): the notebook's first answer cell, or the cells it names. The
+``autograder.testkit.sample_class``): the notebook's first answer cell, or the cells it names. The
 attacks are the ones the course's grading must withstand (README, "What grading protects
 against"); run against nbgrader's own in-kernel grading, the forging kinds score points they did not earn, which
 ``tests/test_hostile_submissions.py`` shows before it shows that the course's grading
@@ -238,7 +238,7 @@ record.states += [naive] * 39
 OTHER_MODEL_HANDED_OVER = """\
 # Hand the grader another model than `model` (which is None): one set by hand.
 import numpy as np
-import autograder.handover as handover
+import autograder.engine.handover as handover
 substitute = build_model(keras.layers.GRU(8))
 kernel, bias = substitute.layers[-1].get_weights()
 substitute.layers[-1].set_weights([np.zeros_like(kernel), np.ones_like(bias)])
@@ -247,7 +247,7 @@ handover.hand_over = lambda namespace, names: _hand_over({**namespace, "model": 
 model = None
 """
 
-#: kind -> (what it does, the base it starts from (a kind of autograder.sample_class),
+#: kind -> (what it does, the base it starts from (a kind of autograder.testkit.sample_class),
 #: {notebook: attack code in its first answer cell, or {answer cell id: attack code}}).
 HOSTILE_KINDS = {
     "forge_checks": (

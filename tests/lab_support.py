@@ -19,7 +19,7 @@ from pathlib import Path
 import grading_support as support
 import pytest
 
-from autograder.local_cluster import free_port
+from autograder.testkit.local_cluster import free_port
 from rnn_forecast.paths import REPOSITORY_ROOT
 
 NBGRADER = str(REPOSITORY_ROOT / ".venv" / "bin" / "nbgrader")

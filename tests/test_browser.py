@@ -27,8 +27,8 @@ import pytest
 from grading_support import ASSIGNMENT, NOTEBOOKS
 from lab_support import JupyterLabServer, chromium, copy_course, isolated_environment, make, repository_state
 
-from autograder import lab
 from autograder.steps import missing_answer_again
+from autograder.tools import lab
 from rnn_forecast.paths import REPOSITORY_ROOT
 
 pytestmark = pytest.mark.slow

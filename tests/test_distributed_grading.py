@@ -1,7 +1,7 @@
 """Grading on a real Dask cluster, into a real PostgreSQL gradebook, with workers that die.
 
 Each test starts what an instructor would run: ``dask scheduler`` and two ``dask worker``
-processes (``autograder/local_cluster.py``), each in a scratch folder of its own and with
+processes (``autograder/testkit/local_cluster.py``), each in a scratch folder of its own and with
 the course folder hidden from it, and a PostgreSQL server in a temporary folder
 (``tests/cluster_support.py``).
 The class's grades must equal those of sequential ``nbgrader autograde`` (the
@@ -24,11 +24,11 @@ from test_grade_class import ANSWER, LIMITS
 from test_grade_class import make_course as make_toy_course
 from test_grade_class import submit as submit_toy
 
-from autograder.fingerprint import course_environment, environment_problem
-from autograder.job_types import Limits, Outcome
-from autograder.local_cluster import LocalDaskCluster
-from autograder.orchestrate import grade_class
-from autograder.sandbox import sandbox_problem
+from autograder.engine.fingerprint import course_environment, environment_problem
+from autograder.engine.job_types import Limits, Outcome
+from autograder.engine.orchestrate import grade_class
+from autograder.engine.sandbox import sandbox_problem
+from autograder.testkit.local_cluster import LocalDaskCluster
 
 pytestmark = [
     pytest.mark.slow,

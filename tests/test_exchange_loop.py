@@ -4,7 +4,7 @@ The instructor's steps run the Makefile's own targets (``make release``, ``colle
 ``autograde``, ``feedback``, ``release-feedback``) in a copy of the course; the students'
 steps run the nbgrader commands the *Assignments* tab runs (``fetch_assignment``,
 ``submit``, ``fetch_feedback``) in working folders prepared as ``make lab`` prepares them
-(``autograder.lab``). Everything lives under a temporary folder: the course copy, the
+(``autograder.tools.lab``). Everything lives under a temporary folder: the course copy, the
 exchange (``COURSE_EXCHANGE``), each role's HOME and Jupyter folders.
 
 Two students on one machine: nbgrader takes a student's name from the operating system
@@ -24,7 +24,7 @@ import pytest
 from grading_support import ASSIGNMENT, NOTEBOOKS
 from lab_support import NBGRADER, copy_course, isolated_environment, make, repository_state, run
 
-from autograder import lab
+from autograder.tools import lab
 from rnn_forecast.paths import REPOSITORY_ROOT
 
 pytestmark = pytest.mark.slow

@@ -39,7 +39,7 @@ from hostile_submissions import BROWSER_ATTACK_JS, attack_cells
 from lab_support import JupyterLabServer, chromium, copy_course, isolated_environment, make
 from nbgrader.api import Gradebook
 
-from autograder import lab
+from autograder.tools import lab
 
 pytestmark = pytest.mark.slow
 

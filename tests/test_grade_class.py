@@ -1,7 +1,7 @@
 """The parallel class-grading command, on a small assignment that needs no TensorFlow.
 
 A toy course (the repository's nbgrader_config.py, a one-notebook assignment) is graded
-once with ``autograder.grade_class`` and once with plain ``nbgrader autograde``; the tests
+once with ``autograder.engine.grade_class`` and once with plain ``nbgrader autograde``; the tests
 read both through nbgrader's own gradebook, export and feedback.
 """
 
@@ -16,9 +16,9 @@ import pytest
 from grading_support import run_nbgrader, tree_digest
 from nbgrader.api import Gradebook
 
-from autograder.grade_class import main
-from autograder.job_types import Limits, Outcome
-from autograder.orchestrate import grade_class
+from autograder.engine.grade_class import main
+from autograder.engine.job_types import Limits, Outcome
+from autograder.engine.orchestrate import grade_class
 from rnn_forecast.paths import REPOSITORY_ROOT
 
 # Real nbgrader grading, with submissions that run into the time limit.
@@ -93,7 +93,9 @@ def make_course(root: Path, students) -> Path:
     shutil.copy(REPOSITORY_ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
     with (course / "nbgrader_config.py").open("a") as config:
         # Plain asserts have no verifier to decide them: sandboxed kernels, in-kernel scores.
-        config.write("\nc.Autograde.autograde_preprocessors[0] = 'autograder.trusted.SandboxedExecute'\n")
+        config.write(
+            "\nc.Autograde.autograde_preprocessors[0] = 'autograder.engine.trusted.SandboxedExecute'\n"
+        )
     source = course / "solutions" / ASSIGNMENT
     source.mkdir(parents=True)
     nbformat.write(toy_notebook(), source / "toy.ipynb")
@@ -305,7 +307,7 @@ def test_grading_stops_and_says_what_to_install_when_the_sandbox_is_missing(tmp_
     course = make_course(tmp_path / "course", ["alice"])
     before = tree_digest(course / "submitted")
     for command in (
-        [sys.executable, "-m", "autograder.grade_class", ASSIGNMENT],
+        [sys.executable, "-m", "autograder.engine.grade_class", ASSIGNMENT],
         [str(Path(sys.executable).parent / "nbgrader"), "autograde", ASSIGNMENT],
     ):
         result = subprocess.run(
@@ -322,7 +324,7 @@ def test_grading_stops_and_says_what_to_install_when_the_sandbox_is_missing(tmp_
 def test_the_unsafe_opt_out_grades_and_warns_on_every_run(tmp_path):
     course = make_course(tmp_path / "course", ["alice"])
     result = subprocess.run(
-        [sys.executable, "-m", "autograder.grade_class", ASSIGNMENT, "--unsafe-no-sandbox"],
+        [sys.executable, "-m", "autograder.engine.grade_class", ASSIGNMENT, "--unsafe-no-sandbox"],
         cwd=course,
         env=without_bwrap(),
         capture_output=True,

@@ -22,8 +22,8 @@ import pytest
 from nbgrader.api import Gradebook
 from test_grade_class import make_course as make_toy_course
 
-from autograder.grade_class import EXIT_NOT_GRADED
-from autograder.sandbox import sandbox_problem
+from autograder.engine.grade_class import EXIT_NOT_GRADED
+from autograder.engine.sandbox import sandbox_problem
 
 pytestmark = [
     pytest.mark.slow,
@@ -68,7 +68,7 @@ def test_kernels_that_cannot_start_after_the_preflight_leave_every_student_not_g
     environment = failing_bwrap(tmp_path / "bin", "NBGRADER_EXECUTION")
 
     graded = subprocess.run(
-        [sys.executable, "-m", "autograder.grade_class", "toy", "--workers", "2"],
+        [sys.executable, "-m", "autograder.engine.grade_class", "toy", "--workers", "2"],
         cwd=course,
         env=environment,
         capture_output=True,
@@ -103,7 +103,10 @@ def test_a_verifier_that_fails_after_the_preflight_leaves_the_student_not_graded
     for name in support.NOTEBOOKS[1:]:
         (folder / f"{name}.ipynb").unlink()  # one notebook is enough to reach the verifier
     result = nbgrader(
-        course, "autograde", support.ASSIGNMENT, env=failing_bwrap(tmp_path / "bin", "autograder.verifier")
+        course,
+        "autograde",
+        support.ASSIGNMENT,
+        env=failing_bwrap(tmp_path / "bin", "autograder.engine.verifier"),
     )
     output = result.stdout + result.stderr
     assert result.returncode != 0

@@ -41,7 +41,7 @@ from hostile_submissions import FORGING, HOSTILE_KINDS, OUTPUT_KINDS, UNSEEN, at
 from nbgrader.api import Gradebook
 from test_outputs import runnable
 
-from autograder import outputs
+from autograder.engine import outputs
 
 pytestmark = pytest.mark.slow
 

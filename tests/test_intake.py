@@ -1,6 +1,6 @@
 """What a student hands in: links, special files, other users' files, names and broken notebooks.
 
-The fast tests read folders built here with :mod:`autograder.intake` alone. The slow ones
+The fast tests read folders built here with :mod:`autograder.engine.intake` alone. The slow ones
 (``slow`` marks each) hand submissions in for real:
 
 - the course's assignment, released to a temporary exchange; honest and hostile students
@@ -36,7 +36,7 @@ import pytest
 from grading_support import ASSIGNMENT
 from lab_support import NBGRADER, isolated_environment, run
 
-from autograder.intake import (
+from autograder.engine.intake import (
     Intake,
     Refusal,
     class_folders,
@@ -552,8 +552,8 @@ def hostile_class(tmp_path_factory) -> HostileClass:
     exchanges = {"make autograde": exchange, "make grade": root / "exchange-make-grade"}
     exchanges["make grade"].mkdir()
     commands = {
-        "make autograde": ["autograder.checked", "autograde", ASSIGNMENT],
-        "make grade": ["autograder.grade_class", ASSIGNMENT, "--workers", "2"],
+        "make autograde": ["autograder.engine.checked", "autograde", ASSIGNMENT],
+        "make grade": ["autograder.engine.grade_class", ASSIGNMENT, "--workers", "2"],
     }
     graded, before, after = {}, {}, {}
     for grader, its_course in courses.items():
@@ -562,7 +562,7 @@ def hostile_class(tmp_path_factory) -> HostileClass:
         before[grader] = tree_state(its_course / "submitted")
         graded[grader] = command(its_course, *commands[grader], env=environment)
         after[grader] = tree_state(its_course / "submitted")
-        for step in (["autograder.checked", "feedback", ASSIGNMENT], ["release_feedback", ASSIGNMENT]):
+        for step in (["autograder.engine.checked", "feedback", ASSIGNMENT], ["release_feedback", ASSIGNMENT]):
             result = command(its_course, *step, env=environment)
             assert result.returncode == 0, (
                 f"{grader}: {step}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
@@ -707,8 +707,8 @@ def broken_class(tmp_path_factory) -> BrokenClass:
     courses = {"plain nbgrader": course, "make autograde": root / "autograde", "make grade": root / "grade"}
     commands = {
         "plain nbgrader": ["autograde", TOY],
-        "make autograde": ["autograder.checked", "autograde", TOY],
-        "make grade": ["autograder.grade_class", TOY, "--workers", "2"],
+        "make autograde": ["autograder.engine.checked", "autograde", TOY],
+        "make grade": ["autograder.engine.grade_class", TOY, "--workers", "2"],
     }
     graded, before = {}, {}
     for grader, its_course in courses.items():

@@ -1,4 +1,4 @@
-"""The student's working folder and both views' configuration (autograder/lab.py), without a server.
+"""The student's working folder and both views' configuration (autograder/tools/lab.py), without a server.
 
 The servers themselves, in a browser, are ``test_browser.py``.
 """
@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from traitlets.config.loader import PyFileConfigLoader
 
-from autograder import lab
+from autograder.tools import lab
 from rnn_forecast.paths import REPOSITORY_ROOT
 
 

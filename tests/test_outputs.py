@@ -1,4 +1,4 @@
-"""What a student's code displayed, made safe (``autograder/outputs.py``), without nbgrader's grading.
+"""What a student's code displayed, made safe (``autograder/engine/outputs.py``), without nbgrader's grading.
 
 The preprocessors run on notebooks built here and on the lessons as committed (honest
 notebooks with figures and tables); the pages are rendered by the real nbconvert with
@@ -20,8 +20,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output, new_raw_cell
 from nbgrader.utils import determine_grade
 
-from autograder import outputs
-from autograder.safe_formgrader import escaping_templates, page_policy
+from autograder.engine import outputs
+from autograder.tools.safe_formgrader import escaping_templates, page_policy
 from rnn_forecast.paths import REPOSITORY_ROOT
 
 NBGRADER_TEMPLATES = (
@@ -362,7 +362,7 @@ def test_the_course_cleans_before_storing_and_renders_feedback_with_the_safe_exp
     from traitlets.config.loader import PyFileConfigLoader
 
     config = PyFileConfigLoader("nbgrader_config.py", path=str(REPOSITORY_ROOT)).load_config()
-    assert config.GenerateFeedback.exporter_class == "autograder.outputs.SafeHTMLExporter"
+    assert config.GenerateFeedback.exporter_class == "autograder.engine.outputs.SafeHTMLExporter"
     autograde = config.Autograde.autograde_preprocessors
     position = {name.rsplit(".", 1)[1]: index for index, name in enumerate(autograde)}
     assert position["TrustedExecute"] < position["SanitizeOutputs"] < position["LimitOutputBytes"]

@@ -19,8 +19,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from autograder import sandbox
-from autograder.kernel_audit import AuditTrail
+from autograder.engine import sandbox
+from autograder.engine.kernel_audit import AuditTrail
 
 needs_bwrap = pytest.mark.skipif(
     sandbox.sandbox_problem() is not None, reason=f"no usable sandbox here: {sandbox.sandbox_problem()}"
@@ -251,8 +251,8 @@ def test_what_the_sandbox_shows_of_the_course_on_purpose_is_no_attempt():
     assert audit("os.listdir", ("/course",), shown) == []
     assert audit("open", ("/course/autograder/__pycache__/steps.cpython-311.pyc", "r", 0), shown) == []
     # What it does not show is hidden, and reaching for it is an attempt.
-    assert audit("open", ("/course/autograder/verifier.py", "r", 0), shown) == [
-        "read /course/autograder/verifier.py"
+    assert audit("open", ("/course/autograder/engine/verifier.py", "r", 0), shown) == [
+        "read /course/autograder/engine/verifier.py"
     ]
     assert audit("open", ("/course/autograder/__pycache__/checks.cpython-311.pyc", "r", 0), shown) == [
         "read /course/autograder/__pycache__/checks.cpython-311.pyc"

@@ -27,8 +27,8 @@ import pytest
 from clone_support import SYSTEM_PATH, unprivileged_user
 from nbgrader.api import Gradebook
 
-from autograder.sample_class import make_submission
-from autograder.sandbox import sandbox_problem
+from autograder.engine.sandbox import sandbox_problem
+from autograder.testkit.sample_class import make_submission
 from rnn_forecast.paths import REPOSITORY_ROOT
 
 pytestmark = [
@@ -121,7 +121,7 @@ def test_a_sandbox_that_cannot_start_stops_grading_before_the_first_student(read
 def test_a_verifier_that_cannot_start_stops_grading_before_the_first_student(readme_clone, tmp_path):
     readme_clone.start_class(CLASS)
     for command in COMMANDS.values():
-        result = readme_clone.make(*command, path=fake_bwrap(tmp_path, "autograder.verifier"))
+        result = readme_clone.make(*command, path=fake_bwrap(tmp_path, "autograder.engine.verifier"))
         assert_stopped_before_the_first_student(readme_clone, result, "verifier")
         assert "No permissions to create a new namespace" in said(result)
 
@@ -156,7 +156,7 @@ def test_a_second_clone_graded_with_the_first_clones_environment_is_refused_in_o
     assert released.returncode == 0, released.stderr[-3000:]
     make_submission(second, "ana", "release")
     for command in (
-        [str(nbgrader.parent / "python"), "-m", "autograder.doctor", "--preflight"],
+        [str(nbgrader.parent / "python"), "-m", "autograder.engine.doctor", "--preflight"],
         [str(nbgrader), "autograde", ASSIGNMENT],
     ):
         result = subprocess.run(

@@ -7,7 +7,7 @@ It runs ``dask scheduler`` and one ``dask worker`` (with its nanny) per worker, 
 in a scratch folder of its own. ``hidden`` folders are replaced by empty ones in the
 workers' view of the filesystem (bubblewrap), so a run proves that the workers grade
 without the course folder. Used by the distributed-grading tests and the class-grading
-benchmark; :class:`autograder.executors.DaskCluster` is the client side that sends the
+benchmark; :class:`autograder.engine.executors.DaskCluster` is the client side that sends the
 jobs to such a cluster.
 """
 

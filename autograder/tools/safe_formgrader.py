@@ -4,7 +4,7 @@ Formgrader (nbgrader 0.9.6) renders a submission, outputs and Markdown included,
 page of the Jupyter server's own origin, and its templates print values such as the
 student id without escaping them. A student's ``<script>`` there runs as the instructor:
 it can write files and open terminals through the server's API. ``make lab-instructor``
-(:mod:`autograder.lab`) loads this server extension in place of nbgrader's: the same
+(:mod:`autograder.tools.lab`) loads this server extension in place of nbgrader's: the same
 URLs, pages and JavaScript (manual grading works as before), with four changes:
 
 1. Every page carries a Content-Security-Policy that lets script run only from
@@ -15,7 +15,7 @@ URLs, pages and JavaScript (manual grading works as before), with four changes:
    Formgrader and ``data:``, and embed nothing.
 2. Values printed by the templates are HTML-escaped (nbgrader's Jinja environment does
    not escape), the student's id and name included.
-3. Submissions are rendered by :class:`autograder.outputs.SafeHTMLExporter`, which
+3. Submissions are rendered by :class:`autograder.engine.outputs.SafeHTMLExporter`, which
    cleans outputs and Markdown before rendering, whatever graded the notebook.
 4. Files served from a submission's folder (``/formgrader/submissions/<id>/<file>``,
    which nbgrader serves from the server's origin) and every other Formgrader response
@@ -36,7 +36,7 @@ from nbgrader.server_extensions.formgrader import apihandlers, handlers
 from nbgrader.server_extensions.formgrader.formgrader import FormgradeExtension
 from tornado import web
 
-from autograder.outputs import SafeHTMLExporter
+from autograder.engine.outputs import SafeHTMLExporter
 
 #: Policy of every Formgrader response that is not a rendered page: static files, the
 #: files of a submission, redirects, the API's JSON. Nothing in it runs; an HTML file
@@ -201,12 +201,14 @@ class GuardedFormgrader(FormgradeExtension):
 
 
 def _jupyter_server_extension_points():
-    return [{"module": "autograder.safe_formgrader"}]
+    return [{"module": "autograder.tools.safe_formgrader"}]
 
 
 def _load_jupyter_server_extension(serverapp):
     """Start Formgrader as nbgrader's ``load_jupyter_server_extension`` does, guarded."""
-    serverapp.log.info("Loading Formgrader behind a Content-Security-Policy (autograder.safe_formgrader)")
+    serverapp.log.info(
+        "Loading Formgrader behind a Content-Security-Policy (autograder.tools.safe_formgrader)"
+    )
     formgrader = GuardedFormgrader(parent=serverapp)
     formgrader.root_dir = serverapp.root_dir
     formgrader.log = serverapp.log

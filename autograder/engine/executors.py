@@ -1,7 +1,7 @@
 """Where grading jobs run: a pool of threads on this machine, or an existing Dask cluster.
 
-Both run the same job, :func:`autograder.grade_job.run_job`, and yield each
-:class:`~autograder.job_types.JobResult` as it finishes.
+Both run the same job, :func:`autograder.engine.grade_job.run_job`, and yield each
+:class:`~autograder.engine.job_types.JobResult` as it finishes.
 
 On a Dask cluster (``dask.distributed``), a student whose worker dies mid-job is graded
 again on another worker, once. Dask by itself reschedules a task whose worker died up to
@@ -26,10 +26,10 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from autograder.fingerprint import environment_problem
-from autograder.grade_job import run_job
-from autograder.job_config import job_config
-from autograder.job_types import JobResult, JobSpec, Outcome, Release
+from autograder.engine.fingerprint import environment_problem
+from autograder.engine.grade_job import run_job
+from autograder.engine.job_config import job_config
+from autograder.engine.job_types import JobResult, JobSpec, Outcome, Release
 
 #: A job starts at most this often: once, and once more after its worker died.
 MAX_STARTS = 2
@@ -45,8 +45,8 @@ class LocalPool:
         self.workers = workers
 
     def check(self, release: Release) -> None:
-        """Stop before the first job unless a sandboxed kernel and a verifier work here (autograder.doctor)."""
-        from autograder.doctor import STOPPED, preflight_problem
+        """Stop before the first job unless a sandboxed kernel and a verifier work here (autograder.engine.doctor)."""
+        from autograder.engine.doctor import STOPPED, preflight_problem
 
         problem = preflight_problem(job_config(release), Path(release.course_folder))
         if problem:
@@ -156,12 +156,12 @@ class DaskCluster:
 async def worker_problem(release: Release) -> str | None:
     """Why a worker cannot grade: another course environment (:func:`environment_problem`), or
     a sandboxed kernel or verifier that does not start there (the preflight of
-    :mod:`autograder.doctor`). Run in a thread: the worker's event loop keeps answering."""
+    :mod:`autograder.engine.doctor`). Run in a thread: the worker's event loop keeps answering."""
     return await asyncio.to_thread(_worker_problem, release)
 
 
 def _worker_problem(release: Release) -> str | None:
-    from autograder.doctor import preflight_problem
+    from autograder.engine.doctor import preflight_problem
 
     problem = environment_problem(release.environment, not release.limits.unsafe_no_sandbox)
     return problem or preflight_problem(job_config(release), None)

@@ -19,7 +19,7 @@ into it. Here that is:
 When the sandboxed command ends, every process it started ends with it: the sandbox has
 its own process namespace, and the kernel kills a namespace with its first process.
 
-:class:`SandboxedKernelManager` starts Jupyter kernels this way; ``autograder.verifier``
+:class:`SandboxedKernelManager` starts Jupyter kernels this way; ``autograder.engine.verifier``
 starts the trusted verifier the same way. :func:`sandbox_problem` says what is wrong, and
 what to do, when this machine cannot sandbox (``make doctor`` prints every check).
 """
@@ -106,18 +106,24 @@ KERNEL_SHOWS = {
     "rnn_forecast": "the shared package the exercises import: data, windows, models, metrics",
     "data": "the S&P 500 series that rnn_forecast.load_monthly_series reads",
     "autograder/__init__.py": "makes autograder a package",
-    "autograder/kernel_audit.py": "the kernel's entry point, which installs the audit hook before student code",
+    "autograder/engine/__init__.py": "makes autograder.engine a package",
+    "autograder/engine/kernel_audit.py": "the kernel's entry point, which installs the audit hook before student code",
     "autograder/steps.py": "each exercise's setup cell: the sentence for a step not done yet",
-    "autograder/handover.py": "hands each checked answer over to the verifier as plain data",
-    # The kernel runs the visible part of each test cell (autograder.trusted), which calls the
+    "autograder/engine/handover.py": "hands each checked answer over to the verifier as plain data",
+    # The kernel runs the visible part of each test cell (autograder.engine.trusted), which calls the
     # checks so that the student's sentences appear in the feedback; points come from the
     # verifier. Hidden tests and the RMSE bounds never reach the kernel.
     "autograder/checks.py": "the visible test cells call the checks in the kernel, for the sentences they print",
-    "autograder/registry.py": "the checks module marks its checks with the registry's decorator",
+    "autograder/engine/registry.py": "the checks module marks its checks with the registry's decorator",
+    "autograder/engine/course.py": "the registry reads the name of the course's checks module there",
 }
 #: What the verifier sees of the checkout: the checks, the answer key, the data. It never runs student code.
 VERIFIER_SHOWS = {
-    "autograder": "the verifier and the checks it runs, with the RMSE bounds",
+    "autograder/__init__.py": "makes autograder a package",
+    "autograder/engine": "the verifier, the registry and the hand-over it decodes",
+    "autograder/checks.py": "the checks the verifier runs",
+    "autograder/steps.py": "the sentence for a step not done yet, in the verdicts",
+    "autograder/calibration.json": "the RMSE bounds check_test_rmse compares with",
     "rnn_forecast": "what the checks compute with: windows, scaling, metrics",
     "data": "the test windows are rebuilt from the S&P 500 series",
 }
@@ -639,7 +645,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             status_fd=channels.status_write,
         )
         # Start the audit hook before ipykernel, and so before any student code.
-        return [*prefix, kernel[0], "-m", "autograder.kernel_audit", *kernel[3:]]
+        return [*prefix, kernel[0], "-m", "autograder.engine.kernel_audit", *kernel[3:]]
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         kw.pop("cwd", None)  # the kernel starts in its own WORK_FOLDER instead

@@ -1,6 +1,6 @@
 """JupyterLab for each role: the student's working folder and view, and the instructor's view.
 
-``make lab`` (``python -m autograder.lab student``) gives a student a working folder of their
+``make lab`` (``python -m autograder.tools.lab student``) gives a student a working folder of their
 own, outside what git tracks: copies of the lessons, a "start here" page, and
 ``exercises/``, where nbgrader's *Assignments* tab fetches the released assignment. JupyterLab
 runs with that folder as its root and a Jupyter configuration generated inside it
@@ -8,10 +8,10 @@ runs with that folder as its root and a Jupyter configuration generated inside i
 (Formgrader, Create Assignment, the course list) and points nbgrader at the course's
 exchange. It opens on the start page.
 
-``make lab-instructor`` (``python -m autograder.lab instructor``) serves the repository root,
+``make lab-instructor`` (``python -m autograder.tools.lab instructor``) serves the repository root,
 which is the nbgrader course directory, with Formgrader and Create Assignment and without
 the student's assignment list, and opens on Formgrader. Its Formgrader is nbgrader's
-behind a Content-Security-Policy (:mod:`autograder.safe_formgrader`), so that nothing a
+behind a Content-Security-Policy (:mod:`autograder.tools.safe_formgrader`), so that nothing a
 student's code displayed runs in the instructor's browser.
 
 The course id, the exchange folder and the cell timeout are read from the course's
@@ -77,7 +77,7 @@ NBGRADER_SERVER_EXTENSIONS = ("assignment_list", "course_list", "formgrader", "v
 #: The instructor's Formgrader is nbgrader's behind a Content-Security-Policy, with submissions
 #: cleaned before they are rendered: a student's output never runs as the instructor. It
 #: replaces nbgrader's own formgrader server extension (README, "What grading protects against").
-SAFE_FORMGRADER = "autograder.safe_formgrader"
+SAFE_FORMGRADER = "autograder.tools.safe_formgrader"
 VIEWS = {
     "student": {
         "lab": {"menu", "assignment-list", "validate-assignment"},
@@ -293,7 +293,8 @@ def write_student_nbgrader_config(config_dir: Path, workspace: Path, course: Cou
         "Execute.timeout": course.cell_timeout,
     }
     lines = [
-        '"""Written by `make lab` (autograder/lab.py) from the course\'s nbgrader_config.py; rewritten each time."""',
+        '"""Written by `make lab` (autograder/tools/lab.py) from the course\'s nbgrader_config.py; '
+        'rewritten each time."""',
         "",
         "c = get_config()  # noqa: F821  (nbgrader defines get_config when it reads this file)",
     ]
@@ -345,7 +346,7 @@ def instructor_lab(config_dir: Path, course: Course) -> Lab:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m autograder.lab",
+        prog="python -m autograder.tools.lab",
         description="Start JupyterLab as a student (own working folder) or as the instructor (Formgrader).",
         epilog="Arguments after the view are passed to `jupyter lab` (for example --allow-root, --port 8890).",
     )

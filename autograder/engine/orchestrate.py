@@ -5,22 +5,22 @@
 
 1. Reads the course's ``nbgrader_config.py`` as nbgrader does, and from it where the
    gradebook is (``CourseDirectory.db_url``; by default SQLite, ``gradebook.db``).
-2. Builds the release once (:class:`autograder.job_types.Release`): the configuration,
+2. Builds the release once (:class:`autograder.engine.job_types.Release`): the configuration,
    the assignment's non-notebook source files, the course environment's fingerprint and,
    with SQLite, a gradebook holding only the assignment's definition.
 3. Makes one job per student: the submission's files, read without following links and
-   checked (:mod:`autograder.intake`: links and special files are refused and flag the
+   checked (:mod:`autograder.engine.intake`: links and special files are refused and flag the
    student, notebooks nbgrader cannot grade are left out and score 0), and, with SQLite,
    the student's rows as they are now (manual grades, extensions and flags survive a
    regrade, as they do under plain ``nbgrader autograde``). A submission with no notebook
    left to grade scores 0 without a job; a folder whose name cannot be a student id is
    reported and not graded.
-4. Runs the jobs on a pool on this machine, or on a Dask cluster (:mod:`autograder.executors`).
+4. Runs the jobs on a pool on this machine, or on a Dask cluster (:mod:`autograder.engine.executors`).
 5. Stores each result as it arrives: ``autograded/STUDENT/ASSIGNMENT/`` becomes the job's,
    the log goes to ``.grade_class/ASSIGNMENT/STUDENT.log`` and, with SQLite, the student's
    rows are written into the gradebook through nbgrader's Gradebook API, one student at a
    time. With a server gradebook (PostgreSQL) the job's nbgrader wrote them there itself
-   (the two routes: :mod:`autograder.gradebook_routes`):
+   (the two routes: :mod:`autograder.engine.gradebook_routes`):
    no copies of the gradebook, no merge.
 
 nbgrader's ``export``, ``generate_feedback`` and formgrader then read the gradebook as if
@@ -43,11 +43,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from traitlets.config import Config, PyFileConfigLoader
 
-from autograder.executors import DaskCluster, LocalPool
-from autograder.fingerprint import course_environment
-from autograder.gradebook_routes import gradebook_route
-from autograder.grading_report import Progress
-from autograder.intake import (
+from autograder.engine.executors import DaskCluster, LocalPool
+from autograder.engine.fingerprint import course_environment
+from autograder.engine.gradebook_routes import gradebook_route
+from autograder.engine.grading_report import Progress
+from autograder.engine.intake import (
     Intake,
     Rules,
     class_folders,
@@ -56,8 +56,8 @@ from autograder.intake import (
     score_nothing_submitted,
     shown,
 )
-from autograder.job_types import JobResult, JobSpec, Limits, Outcome, Release
-from autograder.trusted import UNSAFE_WARNING
+from autograder.engine.job_types import JobResult, JobSpec, Limits, Outcome, Release
+from autograder.engine.trusted import UNSAFE_WARNING
 
 #: Settings a job makes its own: its scratch folder is the course root, and it picks the gradebook.
 JOB_SETTINGS = ("CourseDirectory.root", "CourseDirectory.db_url")

@@ -3,16 +3,16 @@
     run_job(spec, release, scratch_root=None, threads=1) -> JobResult
 
 This module builds the scratch course and reads back what nbgrader wrote; the values it
-passes are in :mod:`autograder.job_types`, the job's nbgrader configuration in
-:mod:`autograder.job_config`, the supervision of the autograde in :mod:`autograder.supervise`,
-the outcome in :mod:`autograder.job_outcome`, the machine's fingerprint in
-:mod:`autograder.fingerprint`.
+passes are in :mod:`autograder.engine.job_types`, the job's nbgrader configuration in
+:mod:`autograder.engine.job_config`, the supervision of the autograde in :mod:`autograder.engine.supervise`,
+the outcome in :mod:`autograder.engine.job_outcome`, the machine's fingerprint in
+:mod:`autograder.engine.fingerprint`.
 
 The job assumes no filesystem shared with the instructor's machine. It builds a small
 course of its own in a fresh scratch folder: the course's nbgrader configuration as
 resolved on the instructor's machine, the submission's files, the assignment's
 non-notebook source files and the gradebook its route prepares
-(:mod:`autograder.gradebook_routes`: with SQLite, a copy holding the assignment's
+(:mod:`autograder.engine.gradebook_routes`: with SQLite, a copy holding the assignment's
 definition, hidden tests included, and this student's earlier rows). It runs
 nbgrader's own ``autograde ASSIGNMENT --student ID --force`` there, reads back what that
 wrote (the autograded notebooks, the student's rows, the score, the grader's flags) and
@@ -21,13 +21,13 @@ there directly and the job hands back none.
 
 Every protection of the course's grading travels with the job, whichever machine runs it:
 the configuration puts the sandboxed kernel and the verifier into autograde's pipeline
-(:mod:`autograder.trusted`; the kernel sees neither the scratch folder nor the gradebook's
+(:mod:`autograder.engine.trusted`; the kernel sees neither the scratch folder nor the gradebook's
 address), and the job adds the limits: wall time (after it the kernel is interrupted until
 nbgrader finishes, so cells that passed before keep their points; a kernel that ignores
 interrupts is killed), memory (a data-size limit the kernel inherits, so the allocating cell
 raises ``MemoryError``), the kernel's disk, and death with the process that started it. A
 job refuses to grade on a machine whose course environment differs from the instructor's.
-A fault of the grading machinery (reported by the preprocessors, :mod:`autograder.trusted`)
+A fault of the grading machinery (reported by the preprocessors, :mod:`autograder.engine.trusted`)
 is the outcome ``Outcome.NOT_GRADED``: the job hands back no rows and no notebooks, and is tried
 once more first.
 """
@@ -43,12 +43,12 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from autograder import job_outcome
-from autograder.fingerprint import environment_problem
-from autograder.job_config import autograde_command, job_environment, write_config
-from autograder.job_types import JobResult, JobSpec, Outcome, Release
-from autograder.supervise import supervise
-from autograder.trusted import FAULTS_VARIABLE
+from autograder.engine import job_outcome
+from autograder.engine.fingerprint import environment_problem
+from autograder.engine.job_config import autograde_command, job_environment, write_config
+from autograder.engine.job_types import JobResult, JobSpec, Outcome, Release
+from autograder.engine.supervise import supervise
+from autograder.engine.trusted import FAULTS_VARIABLE
 
 #: A job that was not graded is tried once more (a verifier or a kernel that failed once).
 ATTEMPTS = 2

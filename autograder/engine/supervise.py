@@ -5,8 +5,8 @@
 After ``limits.timeout`` seconds the student's kernels are interrupted once a second, as a
 person would in Jupyter, so cells that passed before keep their points; a tree still running
 ``limits.interrupt_grace`` seconds later is killed. The memory figure is sampled from the
-kernels. Nothing here decides an outcome: :mod:`autograder.job_outcome` does, from the
-measurements returned. Part of the grading engine, used by :mod:`autograder.grade_job`.
+kernels. Nothing here decides an outcome: :mod:`autograder.engine.job_outcome` does, from the
+measurements returned. Part of the grading engine, used by :mod:`autograder.engine.grade_job`.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from pathlib import Path
 
 import psutil
 
-from autograder.job_types import Limits
+from autograder.engine.job_types import Limits
 
 POLL = 0.2
-#: Environment variable naming the process that must outlive the autograde (autograder.limits).
+#: Environment variable naming the process that must outlive the autograde (autograder.engine.limits).
 GRADER_PID_VARIABLE = "AUTOGRADER_GRADER_PID"
-KERNEL_MODULES = ("ipykernel_launcher", "autograder.kernel_audit")
+KERNEL_MODULES = ("ipykernel_launcher", "autograder.engine.kernel_audit")
 
 
 @dataclass(frozen=True)

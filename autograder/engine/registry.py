@@ -1,14 +1,15 @@
 """The one registry of graded checks: which functions a test cell may call, and their notes.
 
-A check is a function of the course's checks module marked with :func:`check`; nothing else
-there (helpers such as ``rmse_bound``) can be called by a test cell. The mark is read twice
-from the same source: the verifier (:mod:`autograder.verifier`) imports the checks module
-and calls :func:`registered`, and the test-cell parser (:mod:`autograder.trusted`), which
-runs in nbgrader's own process where loading Keras is not wanted, reads the names from the
-module's source with :func:`declared_names` without importing it. Adding a check is
-decorating one function with ``@check``; instructor notes (reasons for the instructor to
-look, never a verdict) go in ``@check(notes=function)``, a function taking the check's
-arguments and returning a list of sentences.
+A check is a function of the course's checks module (:mod:`autograder.engine.course`) marked
+with :func:`check`; nothing else there (helpers such as ``rmse_bound``) can be called by a
+test cell. The mark is read twice from the same source: the verifier
+(:mod:`autograder.engine.verifier`) imports the checks module and calls :func:`registered`,
+and the test-cell parser (:mod:`autograder.engine.trusted`), which runs in nbgrader's own
+process where loading Keras is not wanted, reads the names from the module's source with
+:func:`declared_names` without importing it. Adding a check is decorating one function with
+``@check``; instructor notes (reasons for the instructor to look, never a verdict) go in
+``@check(notes=function)``, a function taking the check's arguments and returning a list of
+sentences.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-#: The module whose ``@check`` functions the test cells call.
-CHECKS_MODULE = "autograder.checks"
+from autograder.engine import course
+
+#: The module whose ``@check`` functions the test cells call (named in autograder.engine.course).
+CHECKS_MODULE = course.CHECKS_MODULE
 
 
 @dataclass(frozen=True)

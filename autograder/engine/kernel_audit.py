@@ -1,6 +1,6 @@
 """Start a Jupyter kernel with an audit hook that records attempts to leave the sandbox.
 
-    python -m autograder.kernel_audit -f CONNECTION_FILE   (in place of ipykernel_launcher)
+    python -m autograder.engine.kernel_audit -f CONNECTION_FILE   (in place of ipykernel_launcher)
 
 The sandbox already stops student code from reading or writing outside its own folders
 and from using the network; this hook only makes such attempts *visible*, so that the

@@ -1,6 +1,6 @@
 """A student's gradebook rows as plain data, and an assignment's definition in a gradebook of its own.
 
-A grading job that runs away from the course (:mod:`autograder.grade_job`) grades into a
+A grading job that runs away from the course (:mod:`autograder.engine.grade_job`) grades into a
 small SQLite gradebook of its own, which starts from :func:`assignment_gradebook` (the
 assignment's definition, hidden tests included, and no student) plus that student's
 earlier rows, and it hands back what nbgrader's autograde left there as

@@ -123,9 +123,7 @@ def hand_over(namespace: dict, names: list[str]) -> None:
 
 def kernel_code(names: list[str]) -> str:
     """The one line the grader runs in the kernel to have ``names`` handed over."""
-    return (
-        f"__import__('autograder.handover', fromlist=['hand_over']).hand_over(globals(), {sorted(names)!r})"
-    )
+    return f"__import__('autograder.engine.handover', fromlist=['hand_over']).hand_over(globals(), {sorted(names)!r})"
 
 
 # ---------------------------------------------------------------- in the verifier

@@ -1,9 +1,9 @@
 """What came of one autograde, decided from what was measured and what nbgrader wrote.
 
-:func:`decide` is a pure function of the measurements (:class:`autograder.supervise.Supervision`)
+:func:`decide` is a pure function of the measurements (:class:`autograder.engine.supervise.Supervision`)
 and of two facts read from the job's files: a grader fault reported by the preprocessors
 (:func:`read_faults`) and a ``MemoryError`` shown in the notebooks or the log
-(:func:`memory_error_shown`). Part of the grading engine, used by :mod:`autograder.grade_job`.
+(:func:`memory_error_shown`). Part of the grading engine, used by :mod:`autograder.engine.grade_job`.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.job_types import Limits, Outcome
-from autograder.supervise import Supervision
-from autograder.trusted import FLAGS_KEY
+from autograder.engine.job_types import Limits, Outcome
+from autograder.engine.supervise import Supervision
+from autograder.engine.trusted import FLAGS_KEY
 
 #: A crashed autograde whose kernels' peak reached this fraction of the limit ran out of memory.
 MEMORY_PEAK_FRACTION = 0.9
@@ -24,7 +24,7 @@ MEMORY_PEAK_FRACTION = 0.9
 def decide(supervision: Supervision, faults: list[str], memory_error: bool, limits: Limits) -> Outcome:
     """The job's outcome; a fault of the grader outranks everything the submission did.
 
-    >>> from autograder.job_types import Limits
+    >>> from autograder.engine.job_types import Limits
     >>> ran = Supervision(exit_code=1, seconds=3.0, peak_mib=3900.0, timed_out=False)
     >>> decide(ran, [], False, Limits(memory_mib=4096))
     <Outcome.MEMORY: 'memory limit'>
@@ -56,7 +56,7 @@ def memory_error_shown(autograded: Path, log: str) -> bool:
 
 
 def read_faults(path: Path) -> list[str]:
-    """The grader faults nbgrader's preprocessors reported (autograder.trusted.GraderFault), first first."""
+    """The grader faults nbgrader's preprocessors reported (autograder.engine.trusted.GraderFault), first first."""
     if not path.is_file():
         return []
     reasons = []

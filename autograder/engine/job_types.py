@@ -1,7 +1,7 @@
 """The plain values a grading run passes between the instructor's machine and its jobs.
 
 :class:`Limits` and :class:`Release` are built once per run on the instructor's machine,
-:class:`JobSpec` once per student, :class:`JobResult` once per job (:mod:`autograder.grade_job`);
+:class:`JobSpec` once per student, :class:`JobResult` once per job (:mod:`autograder.engine.grade_job`);
 all are frozen and hold only plain data, so they cross process and machine boundaries
 (Dask pickles them) unchanged. :class:`Outcome` names what came of a job.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from autograder.gradebook_routes import GradebookRoute
-from autograder.gradebook_rows import StudentRows
+from autograder.engine.gradebook_routes import GradebookRoute
+from autograder.engine.gradebook_rows import StudentRows
 
 DEFAULT_TIMEOUT = 900
 DEFAULT_MEMORY_MIB = 4096
@@ -53,7 +53,7 @@ class Limits:
     cell_timeout: int | None = None
     #: Size limit of everything a kernel writes (working folder, /tmp, /dev/shm), MiB; None keeps the sandbox's default.
     disk_mib: int | None = None
-    #: Grade without the sandbox (autograder.sandbox). Unsafe; warned about on every run.
+    #: Grade without the sandbox (autograder.engine.sandbox). Unsafe; warned about on every run.
     unsafe_no_sandbox: bool = False
 
 
@@ -98,11 +98,11 @@ class JobResult:
     peak_mib: float = 0.0
     score: float = 0.0
     max_score: float = 0.0
-    #: Reasons the grader flagged this submission for the instructor (autograder.trusted).
+    #: Reasons the grader flagged this submission for the instructor (autograder.engine.trusted).
     flags: tuple[str, ...] = ()
     #: Not graded: what broke and what to do.
     reason: str = ""
-    #: Files of the submission not graded for what they are, and why (autograder.intake); the
+    #: Files of the submission not graded for what they are, and why (autograder.engine.intake); the
     #: refused links and special files are among the flags.
     refused: tuple[str, ...] = ()
     log: str = ""

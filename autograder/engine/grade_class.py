@@ -1,16 +1,16 @@
 """Autograde a whole class in parallel, on this machine or on a Dask cluster, with nbgrader's own autograde.
 
-    python -m autograder.grade_class ASSIGNMENT [--workers N | --scheduler tcp://HOST:8786]
+    python -m autograder.engine.grade_class ASSIGNMENT [--workers N | --scheduler tcp://HOST:8786]
                                                 [--timeout S] [--memory-limit MiB] [--student ID ...]
                                                 [--course-dir DIR]
 
 ``make grade`` runs it for the course's assignment. Every student is one self-contained
-job (:mod:`autograder.grade_job`): nbgrader's ``autograde ASSIGNMENT --student ID --force``
+job (:mod:`autograder.engine.grade_job`): nbgrader's ``autograde ASSIGNMENT --student ID --force``
 in a scratch folder of its own, under per-submission limits (wall time, memory, disk), with
 the student's kernel sandboxed and every point decided outside it. The jobs run N at a time
-on this machine, or on an existing Dask cluster (:mod:`autograder.executors`); the results
-come back into the course folder and its gradebook (:mod:`autograder.orchestrate`), and a
-progress line and a summary table show what happened (:mod:`autograder.grading_report`).
+on this machine, or on an existing Dask cluster (:mod:`autograder.engine.executors`); the results
+come back into the course folder and its gradebook (:mod:`autograder.engine.orchestrate`), and a
+progress line and a summary table show what happened (:mod:`autograder.engine.grading_report`).
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import statistics
 import time
 from pathlib import Path
 
-from autograder.grading_report import summary_table
-from autograder.job_types import DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT, Limits, Outcome
-from autograder.orchestrate import grade_class
+from autograder.engine.grading_report import summary_table
+from autograder.engine.job_types import DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT, Limits, Outcome
+from autograder.engine.orchestrate import grade_class
 
 #: The exit status when the grader failed for some students: they have no score until graded again.
 EXIT_NOT_GRADED = 2

@@ -1,6 +1,6 @@
 """Whether grading can run on this machine, checked before any student is graded.
 
-    python -m autograder.doctor [--course-dir DIR] [--preflight]
+    python -m autograder.engine.doctor [--course-dir DIR] [--preflight]
 
 ``make doctor`` prints every check. ``make autograde`` runs ``--preflight`` first, and
 ``make grade`` runs the same checks itself (on a Dask cluster, on every worker), so that a
@@ -32,9 +32,9 @@ from pathlib import Path
 import nbformat
 from traitlets.config import Config
 
-from autograder import sandbox
-from autograder.trusted import FLAGS_KEY, UNSAFE_WARNING, GraderFault, SandboxedExecute
-from autograder.verifier import Verifier, VerifierFailed
+from autograder.engine import sandbox
+from autograder.engine.trusted import FLAGS_KEY, UNSAFE_WARNING, GraderFault, SandboxedExecute
+from autograder.engine.verifier import Verifier, VerifierFailed
 
 STOPPED = "Grading stopped before the first student"
 
@@ -139,7 +139,7 @@ def _kernel_finding(config: Config, course: Path | None) -> Finding:
             "student kernel",
             False,
             f"the kernel started, but a cell importing what the sandbox shows failed ({errors[0]}): "
-            "the sandbox's view lacks something the kernel needs (autograder/sandbox.py, KERNEL_SHOWS)",
+            "the sandbox's view lacks something the kernel needs (autograder/engine/sandbox.py, KERNEL_SHOWS)",
         )
     flags = ran.metadata.get(FLAGS_KEY, {}).get("flags", [])
     if flags:
@@ -190,7 +190,7 @@ def preflight_problem(config: Config, course: Path | None) -> str | None:
 
 def course_config(course: Path) -> Config:
     """The course's nbgrader configuration, as ``nbgrader autograde`` run there reads it."""
-    from autograder.orchestrate import read_course_config
+    from autograder.engine.orchestrate import read_course_config
 
     return read_course_config(course)[0]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import sys
 import time
 
-from autograder.intake import LEFT_OUT_HEADING
-from autograder.job_types import JobResult, Outcome
+from autograder.engine.intake import LEFT_OUT_HEADING
+from autograder.engine.job_types import JobResult, Outcome
 
 
 def describe(job: JobResult) -> str:

@@ -5,11 +5,11 @@
 ``make autograde``, ``make grade``, formgrader, feedback and export all see the same
 trusted verdicts. For each notebook:
 
-1. The student's kernel runs in the sandbox (:mod:`autograder.sandbox`): it sees its own
+1. The student's kernel runs in the sandbox (:mod:`autograder.engine.sandbox`): it sees its own
    in-memory working folder, the course package, ``data/`` and Python, nothing else of the
    course, and no network; nothing it starts outlives the notebook.
 2. Before each graded test cell runs, the kernel hands over, as plain data, the values the
-   cell's checks take (:mod:`autograder.handover`). Which values, and which checks, come
+   cell's checks take (:mod:`autograder.engine.handover`). Which values, and which checks, come
    from the test cell's source, which nbgrader has just restored from the gradebook, so it
    is the instructor's, not the student's: ``from autograder.checks import check_x`` and
    calls ``check_x(answer_name, literal, ...)``. A test cell of any other form scores 0
@@ -18,7 +18,7 @@ trusted verdicts. For each notebook:
    out first, so their source never reaches student code (a hook that records every cell
    the grader runs learns nothing it did not have). A visible check's own result is kept
    only for comparison.
-4. The verifier (:mod:`autograder.verifier`), a separate sandboxed process that never ran
+4. The verifier (:mod:`autograder.engine.verifier`), a separate sandboxed process that never ran
    student code, runs the same checks on the handed-over values. Its verdict replaces the
    cell's outputs, and nbgrader's ``SaveAutoGrades`` scores the cell from it.
 5. Signs of tampering are collected for the instructor: a check that passed in the
@@ -49,12 +49,12 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor
 from traitlets import Bool, List, Unicode
 
-from autograder import handover, registry, sandbox
-from autograder.gradebook_rows import StudentRows, read_rows, restore_rows
-from autograder.verifier import Verdict, Verifier, VerifierFailed
+from autograder.engine import handover, registry, sandbox
+from autograder.engine.gradebook_rows import StudentRows, read_rows, restore_rows
+from autograder.engine.verifier import Verdict, Verifier, VerifierFailed
 
 FLAGS_KEY = "autograder"
-#: A file (JSON lines) where grader faults are reported for the job that ran nbgrader (autograder.grade_job).
+#: A file (JSON lines) where grader faults are reported for the job that ran nbgrader (autograder.engine.grade_job).
 FAULTS_VARIABLE = "AUTOGRADER_FAULTS"
 #: What to do about a fault of the grading machine, whatever it was.
 CHECK_THE_GRADER = "run `make doctor` in the course folder to see what fails, then grade this student again"

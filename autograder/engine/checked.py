@@ -1,12 +1,12 @@
 """``make autograde`` and ``make feedback``: nbgrader's own commands, on checked copies of the students' work.
 
-    python -m autograder.checked autograde ASSIGNMENT [--force] [--student ID ...] [--course-dir DIR]
-    python -m autograder.checked feedback ASSIGNMENT [--force] [--course-dir DIR]
+    python -m autograder.engine.checked autograde ASSIGNMENT [--force] [--student ID ...] [--course-dir DIR]
+    python -m autograder.engine.checked feedback ASSIGNMENT [--force] [--course-dir DIR]
 
 nbgrader's ``autograde`` and ``generate_feedback`` read ``submitted/`` and ``autograded/``
 as they find them: they follow links, and one broken notebook ends ``autograde`` for every
 student after it (nbgrader #1941). So each command here reads the students' folders itself,
-without following links (:mod:`autograder.intake`), into a private staging folder under
+without following links (:mod:`autograder.engine.intake`), into a private staging folder under
 ``.intake/``, and points nbgrader at that copy (``CourseDirectory.submitted_directory`` or
 ``autograded_directory``); ``submitted/`` is only read.
 
@@ -38,7 +38,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook
 
-from autograder.intake import (
+from autograder.engine.intake import (
     FEEDBACK_FILES,
     FLAGGED_HEADING,
     LEFT_OUT_HEADING,
@@ -52,7 +52,7 @@ from autograder.intake import (
     score_nothing_submitted,
     shown,
 )
-from autograder.orchestrate import read_course_config
+from autograder.engine.orchestrate import read_course_config
 
 
 def autograde(

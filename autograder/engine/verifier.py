@@ -1,12 +1,12 @@
 """The trusted verifier: runs the graded checks in a process no student code ever ran in.
 
-    python -m autograder.verifier      (started by :class:`Verifier`, never by hand)
+    python -m autograder.engine.verifier      (started by :class:`Verifier`, never by hand)
 
 At grading time a test cell's score is decided here, not in the student's kernel. The
-kernel hands over the checked values as plain data (:mod:`autograder.handover`); this
+kernel hands over the checked values as plain data (:mod:`autograder.engine.handover`); this
 process rebuilds them, loads a handed-over Keras model from its ``.keras`` file with
 ``safe_mode`` after refusing any file that names a class outside Keras, and calls the same
-check (:mod:`autograder.registry`) that the test cell calls, with the same arguments.
+check (:mod:`autograder.engine.registry`) that the test cell calls, with the same arguments.
 So the student sees the same sentence in the verdict as in their own run of the cell.
 
 The protocol is one JSON object per line on standard input and output. A request:
@@ -36,7 +36,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import handover, registry, steps
+from autograder.engine import course, handover, registry
 
 #: Members of a ``.keras`` file; anything else is refused.
 KERAS_MEMBERS = {"metadata.json", "config.json", "model.weights.h5", "assets/"}
@@ -127,6 +127,7 @@ def load_keras_file(data: bytes):
 
 def missing_answer_sentence(notebook: str, name: str) -> str:
     """What the student reads for an answer that was never stored (the exercises' own steps)."""
+    steps = course.steps()
     sentence = steps.missing_answer(notebook, name) if notebook in steps.STEPS else None
     return sentence or f"`{name}` is not defined: answer that step and store the result in `{name}`."
 
@@ -211,7 +212,7 @@ def judge(request: dict, models: dict) -> Verdict:
                 if check.notes is not None:
                     notes += check.notes(*args, **kwargs)
         except AssertionError as failure:  # a step not done at all reads as that step's sentence
-            return Verdict(False, steps.failure_message(book.notebook, failure), notes)
+            return Verdict(False, course.steps().failure_message(book.notebook, failure), notes)
         except handover.HandoverError as error:
             return Verdict(False, f"the answer could not be read: {error}", notes)
         except Exception as error:  # noqa: BLE001  (whatever the answer does, it fails, not the grader)
@@ -238,7 +239,8 @@ def main() -> None:
     replies = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
     import rnn_forecast  # noqa: F401  (quiets TensorFlow before Keras loads)
-    from autograder import checks  # load Keras now, while the first notebook runs
+
+    checks = course.checks()  # load Keras now, while the first notebook runs
 
     # The verifier is where a model's recorded training is replayed at grading time.
     checks.REPLAY_IN_THIS_PROCESS = True
@@ -257,9 +259,9 @@ class Verifier:
     def __init__(
         self, sandboxed: bool = True, course_root: Path | None = None, environment: dict | None = None
     ):
-        from autograder import sandbox
+        from autograder.engine import sandbox
 
-        command = [sys.executable, "-m", "autograder.verifier"]
+        command = [sys.executable, "-m", "autograder.engine.verifier"]
         environment = dict(environment or os.environ)
         if sandboxed:
             view = sandbox.SandboxView.for_verifier(course_root)

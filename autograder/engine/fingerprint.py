@@ -2,7 +2,7 @@
 
 A job refuses to grade on a machine whose fingerprint differs from the instructor's
 (:func:`environment_problem`), so that two workers never grade one class differently.
-Part of the grading engine, used by :mod:`autograder.grade_job` and :mod:`autograder.executors`.
+Part of the grading engine, used by :mod:`autograder.engine.grade_job` and :mod:`autograder.engine.executors`.
 """
 
 from __future__ import annotations
@@ -13,10 +13,8 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-import autograder
-import rnn_forecast
-from autograder.sandbox import SandboxUnavailable, require_sandbox
-from rnn_forecast.data import DATA_PATH
+from autograder.engine.sandbox import KERNEL_SHOWS, VERIFIER_SHOWS, SandboxUnavailable, require_sandbox
+from rnn_forecast.paths import REPOSITORY_ROOT
 
 #: The packages that run a notebook, score it or compute what the checks compare.
 GRADING_PACKAGES = (
@@ -33,18 +31,27 @@ GRADING_PACKAGES = (
 )
 
 
+#: What of the checkout grading runs: the engine (in the grader's own processes) and what
+#: the sandboxes show the kernel and the verifier. The tools and the test kit are not in it,
+#: so editing them never stops a worker from grading.
+GRADING_RUNS = tuple(
+    sorted(
+        {str(Path(__file__).resolve().parent.relative_to(REPOSITORY_ROOT)), *KERNEL_SHOWS, *VERIFIER_SHOWS}
+    )
+)
+FINGERPRINTED_SUFFIXES = (".py", ".json", ".csv")
+
+
 def course_environment() -> dict[str, str]:
-    """What decides a grade here besides the submission and the release: the course
-    package's files (checks, verifier, calibration), the data, and the versions of the
-    packages that run and score notebooks."""
+    """What decides a grade here besides the submission and the release: the files of the
+    checkout that grading runs (:data:`GRADING_RUNS`: engine, checks, calibration, the
+    shared package, the data), and the versions of the packages that run and score notebooks."""
     found = {}
-    for package in (autograder, rnn_forecast):
-        folder = Path(package.__file__).resolve().parent
-        for path in sorted(folder.rglob("*")):
-            if path.suffix in (".py", ".json") and "__pycache__" not in path.parts and path.is_file():
-                found[f"{folder.name}/{path.relative_to(folder)}"] = _digest(path)
-    for path in sorted(DATA_PATH.parent.glob("*.csv")):
-        found[f"data/{path.name}"] = _digest(path)
+    for relative in GRADING_RUNS:
+        shown = REPOSITORY_ROOT / relative
+        for path in [shown] if shown.is_file() else sorted(shown.rglob("*")):
+            if path.suffix in FINGERPRINTED_SUFFIXES and "__pycache__" not in path.parts and path.is_file():
+                found[str(path.relative_to(REPOSITORY_ROOT))] = _digest(path)
     for name in GRADING_PACKAGES:
         try:
             found[name] = metadata.version(name)

@@ -15,11 +15,11 @@ here after the notebook ran and before anything stores or shows it:
   Markdown outputs into cleaned HTML. Stream and error outputs are text, escaped when
   rendered, and stay as they are: nbgrader scores a test cell by its error outputs.
 - Both flag the notebook for the instructor when they removed something
-  (``autograder.trusted.FlagSuspicious`` marks it in the gradebook).
+  (``autograder.engine.trusted.FlagSuspicious`` marks it in the gradebook).
 - :class:`SafeHTMLExporter` is nbconvert's ``HTMLExporter`` that sanitises a notebook's
   outputs, Markdown cells and raw cells before rendering them, whatever produced the
   notebook: ``nbgrader generate_feedback`` uses it (``nbgrader_config.py``), and so does the
-  instructor's Formgrader (:mod:`autograder.safe_formgrader`).
+  instructor's Formgrader (:mod:`autograder.tools.safe_formgrader`).
 
 ``nbgrader_config.py`` runs both preprocessors in ``Autograde.autograde_preprocessors``
 right after execution. nbconvert's own ``SanitizeHTML`` is not used: its sanitiser, bleach,
@@ -41,7 +41,7 @@ from nbconvert.preprocessors import Preprocessor
 from nbformat.v4 import new_output
 from traitlets import Bool, Int
 
-from autograder.trusted import FLAGS_KEY
+from autograder.engine.trusted import FLAGS_KEY
 
 #: Per cell: 5x the largest figure cell of the lessons (201 KB) and 12x a Keras fit of 40
 #: epochs with its progress bars (``verbose=1``, batch size 8: 81 KB). The reference

@@ -1,7 +1,7 @@
 """The configuration one grading job runs nbgrader with: its config file, command and environment.
 
-Part of the grading engine, used by :mod:`autograder.grade_job` (and by the preflight of
-:mod:`autograder.executors`, through :func:`job_config`).
+Part of the grading engine, used by :mod:`autograder.engine.grade_job` (and by the preflight of
+:mod:`autograder.engine.executors`, through :func:`job_config`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from traitlets.config import Config
 
-from autograder.job_types import Limits, Release
+from autograder.engine.job_types import Limits, Release
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 
@@ -22,7 +22,7 @@ def write_config(path: Path, settings: dict[str, object]) -> None:
     """An ``nbgrader_config.py`` that sets each "Section.trait" to its value; readable only by its owner,
     since it may hold the gradebook's password."""
     lines = [
-        "# The course's nbgrader configuration as resolved on the instructor's machine (autograder.grade_job)."
+        "# The course's nbgrader configuration as resolved on the instructor's machine (autograder.engine.grade_job)."
     ]
     lines += [f"c.{name} = {value!r}" for name, value in settings.items()]
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -40,7 +40,7 @@ def autograde_command(assignment: str, student: str, limits: Limits) -> list[str
     return [
         sys.executable,
         "-m",
-        "autograder.limits",
+        "autograder.engine.limits",
         str(limits.memory_mib),
         "--",
         nbgrader,

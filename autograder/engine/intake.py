@@ -2,8 +2,8 @@
 
 Every step that reads a submission goes through :func:`read_submission`: ``nbgrader
 collect`` (:class:`SafeCollect`, wired in ``nbgrader_config.py``), ``make autograde`` and
-``make feedback`` (:mod:`autograder.checked`) and the job bundles of ``make grade``
-(:mod:`autograder.orchestrate`). It opens each entry relative to its folder with
+``make feedback`` (:mod:`autograder.engine.checked`) and the job bundles of ``make grade``
+(:mod:`autograder.engine.orchestrate`). It opens each entry relative to its folder with
 ``O_NOFOLLOW`` and decides on what ``fstat`` says of the opened file, never on an earlier
 look at the path, so a name swapped for a link in between is still refused. A file is read
 only if it is a regular file with one name (no hard link elsewhere) owned by the owner of
