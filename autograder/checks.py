@@ -34,7 +34,7 @@ from autograder.engine.registry import check
 from rnn_forecast.metrics import rmse
 from rnn_forecast.models import CELLS
 from rnn_forecast.training_record import record_of, training_problem
-from rnn_forecast.windows import WINDOW, course_split, from_scale_free, to_scale_free
+from rnn_forecast.windows import TEST_WINDOWS, WINDOW, course_split, from_scale_free, to_scale_free
 
 import keras
 
@@ -283,7 +283,7 @@ def check_shapes_and_parameters(model, parameters: int) -> None:
         output_shape = _shape(model.output_shape)
     except (AttributeError, ValueError):
         raise AssertionError(
-            "expected a model built on keras.Input((12, 1)), found one with no defined input shape"
+            f"expected a model built on keras.Input(({WINDOW}, 1)), found one with no defined input shape"
         ) from None
     if input_shape != INPUT_SHAPE:
         raise AssertionError(f"expected the input shape {INPUT_SHAPE}, found {input_shape}")
@@ -394,7 +394,7 @@ def graded_rmse(model) -> float:
             ratios = np.asarray(keras.ops.convert_to_numpy(model(test.x.astype("float32"), training=False)))
     except Exception as error:  # noqa: BLE001  (any failure means the model cannot be scored)
         raise AssertionError(
-            f"expected a model that predicts from windows of shape (184, 12, 1), "
+            f"expected a model that predicts from windows of shape ({TEST_WINDOWS}, {WINDOW}, 1), "
             f"found that calling it raised {type(error).__name__}"
         ) from None
     if ratios.size != len(truth):
@@ -448,7 +448,7 @@ def check_test_rmse(model, exercise: str) -> None:
     bound = rmse_bound(exercise)
     if not math.isfinite(found) or found > bound:
         raise AssertionError(
-            f"expected a test RMSE of at most {bound:,.1f} index points on the 184 test windows, "
+            f"expected a test RMSE of at most {bound:,.1f} index points on the {TEST_WINDOWS} test windows, "
             f"found {found:,.1f}"
         )
 

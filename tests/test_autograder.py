@@ -17,8 +17,8 @@ from autograder import steps
 from autograder.checks import rmse_bound
 from rnn_forecast.paths import REPOSITORY_ROOT
 
-# Real nbgrader grading of the whole synthetic class: minutes.
-pytestmark = pytest.mark.slow
+#: Real nbgrader grading of the whole synthetic class: minutes. The notebooks' own tests are fast.
+slow = pytest.mark.slow
 
 STUDENT_OF = {kind: student for student, kind in CLASS.items()}
 
@@ -87,6 +87,7 @@ def test_solutions_are_committed_without_outputs():
             assert not cell.get("outputs"), f"{name}: {cell.metadata['nbgrader']['grade_id']} has outputs"
 
 
+@slow
 def test_committed_exercises_are_what_generate_assignment_makes(tmp_path):
     """CI's proof that exercises/ was regenerated after the last change to solutions/."""
     course = support.make_course(tmp_path, register=False)
@@ -114,6 +115,7 @@ def test_committed_exercises_are_what_generate_assignment_makes(tmp_path):
 # ---------------------------------------------------------------- the graded class (nbgrader autograde)
 
 
+@slow
 def test_grading_the_class_finishes_normally(graded_class):
     assert graded_class.result.returncode == 0, graded_class.result.stderr[-5000:]
     assert set(graded_class.scores) == set(CLASS), support.summary(graded_class)
@@ -122,6 +124,7 @@ def test_grading_the_class_finishes_normally(graded_class):
             assert (graded_class.course / "autograded" / student / ASSIGNMENT / f"{name}.ipynb").is_file()
 
 
+@slow
 def test_the_solutions_get_every_autograded_point(graded_class):
     student = STUDENT_OF["solution"]
     assert graded_class.scores[student] == support.expected_scores("solution")
@@ -130,6 +133,7 @@ def test_the_solutions_get_every_autograded_point(graded_class):
     assert support.error_outputs(graded_class.course, student) == {}
 
 
+@slow
 def test_the_untouched_release_gets_zero_autograded_points(graded_class):
     scores = graded_class.scores[STUDENT_OF["release"]]
     assert scores == support.expected_scores("release")
@@ -137,12 +141,14 @@ def test_the_untouched_release_gets_zero_autograded_points(graded_class):
 
 
 @pytest.mark.parametrize("kind", ["wrong_class", "wrong_units", "untrained", "raw_prices"])
+@slow
 def test_a_faulty_submission_loses_exactly_the_checks_it_breaks(graded_class, kind):
     scores = graded_class.scores[STUDENT_OF[kind]]
     assert scores == support.expected_scores(kind), SUBMISSION_KINDS[kind][0]
     assert 0 < sum(scores.values()) < sum(AUTOGRADED.values())
 
 
+@slow
 def test_an_endless_loop_zeroes_its_exercise_and_the_others_are_graded(graded_class):
     student = STUDENT_OF["infinite_loop"]
     scores = graded_class.scores[student]
@@ -156,6 +162,7 @@ def test_an_endless_loop_zeroes_its_exercise_and_the_others_are_graded(graded_cl
     assert any(o.output_type == "error" for o in build.outputs), "the endless cell was not interrupted"
 
 
+@slow
 def test_an_edited_test_cell_is_restored_and_still_fails(graded_class):
     student = STUDENT_OF["tampered_test"]
     submitted = nbformat.read(
@@ -179,11 +186,13 @@ def test_an_edited_test_cell_is_restored_and_still_fails(graded_class):
     ]
 
 
+@slow
 def test_submissions_are_byte_for_byte_unchanged(graded_class):
     assert graded_class.submitted_before == graded_class.submitted_after
     assert len(graded_class.submitted_before) == len(CLASS) * (len(NOTEBOOKS) + 1)
 
 
+@slow
 def test_no_cell_writes_to_stderr(graded_class):
     for student in CLASS:
         for cell_id, lines in support.error_outputs(graded_class.course, student).items():
@@ -207,6 +216,7 @@ MESSAGES = {
 }
 
 
+@slow
 def test_failing_tests_say_what_was_expected_and_found_in_one_sentence(graded_class):
     for (kind, cell_id), message in MESSAGES.items():
         errors = support.error_outputs(graded_class.course, STUDENT_OF[kind])
@@ -221,6 +231,7 @@ def test_failing_tests_say_what_was_expected_and_found_in_one_sentence(graded_cl
     ), raw
 
 
+@slow
 def test_feedback_and_export_work_on_the_graded_class(graded_class):
     course = graded_class.course
     feedback = support.run_nbgrader(course, "generate_feedback", ASSIGNMENT)
@@ -241,6 +252,7 @@ def test_feedback_and_export_work_on_the_graded_class(graded_class):
         assert totals[student] == sum(support.expected_scores(kind).values()), (student, kind)
 
 
+@slow
 def test_the_graded_solution_lies_in_the_calibrated_distribution(graded_class):
     """The solution notebook runs the calibration's recipe (seed 0): on the machine that
     calibrated, the very same number; elsewhere, within the calibrated spread."""

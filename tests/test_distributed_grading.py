@@ -20,9 +20,9 @@ import psutil
 import pytest
 from cluster_support import PostgresServer, autograde_processes, kernel_started, postgres_problem
 from nbgrader.api import Gradebook, MissingEntry
-from test_grade_class import ANSWER, LIMITS
-from test_grade_class import make_course as make_toy_course
-from test_grade_class import submit as submit_toy
+from toy_course import ANSWER, LIMITS
+from toy_course import make_course as make_toy_course
+from toy_course import submit as submit_toy
 
 from autograder.engine.fingerprint import course_environment, environment_problem
 from autograder.engine.job_types import Limits, Outcome

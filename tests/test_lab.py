@@ -5,6 +5,7 @@ The servers themselves, in a browser, are ``test_browser.py``.
 
 import json
 import shutil
+import subprocess
 
 import nbformat
 import pytest
@@ -125,3 +126,13 @@ def test_the_students_own_lab_settings_survive_a_new_make_lab(tmp_path):
     settings.write_text('{"fetchNews": "true"}\n')
     lab.write_view_config(tmp_path, "student")
     assert settings.read_text() == '{"fetchNews": "true"}\n'
+
+
+def test_every_folder_git_tracks_is_off_limits_as_a_working_folder():
+    if not (REPOSITORY_ROOT / ".git").exists():
+        pytest.skip("not a git checkout: git cannot list the tracked folders")
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=REPOSITORY_ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    folders = {path.split("/", 1)[0] for path in tracked if "/" in path}
+    assert folders <= lab.TRACKED_FOLDERS

@@ -25,11 +25,27 @@ import uuid
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
+from typing import Protocol
 
 from autograder.engine.fingerprint import environment_problem
 from autograder.engine.grade_job import run_job
 from autograder.engine.job_config import job_config
 from autograder.engine.job_types import JobResult, JobSpec, Outcome, Release
+
+
+class Executor(Protocol):
+    """Where a class's jobs run; a context manager that releases what it holds on exit."""
+
+    def check(self, release: Release) -> None:
+        """Stop (SystemExit, saying what to do) before the first job if jobs cannot grade there."""
+
+    def run(self, specs: Iterable[JobSpec], release: Release) -> Iterator[JobResult]:
+        """Each job's result, as it finishes."""
+
+    def __enter__(self) -> Executor: ...
+
+    def __exit__(self, *exception) -> None: ...
+
 
 #: A job starts at most this often: once, and once more after its worker died.
 MAX_STARTS = 2
@@ -59,8 +75,11 @@ class LocalPool:
             for future in as_completed(futures):
                 yield future.result()
 
-    def close(self) -> None:
-        pass
+    def __enter__(self) -> LocalPool:
+        return self
+
+    def __exit__(self, *exception) -> None:
+        return None
 
 
 class DaskCluster:
@@ -101,7 +120,7 @@ class DaskCluster:
         run = uuid.uuid4().hex[:12]
         # Sent once, and kept as a task rather than scattered data, so that the scheduler
         # can rebuild it if every worker holding it dies.
-        shared = self.client.submit(_hold, release, key=f"autograder-release-{run}")
+        shared = self.client.submit(_as_task_result, release, key=f"autograder-release-{run}")
         submissions: dict[str, int] = {}
 
         def submit(spec: JobSpec):
@@ -137,7 +156,7 @@ class DaskCluster:
             started = self.client.get_metadata([ATTEMPTS, run, spec.student], 0)
             if started < MAX_STARTS and submissions < MAX_SUBMISSIONS:
                 return None
-            return lost(spec, started)
+            return worker_lost(spec, started)
         except Exception as error:  # noqa: BLE001  (reported as the student's outcome; the other jobs go on)
             return JobResult(
                 spec.student,
@@ -149,7 +168,10 @@ class DaskCluster:
         finally:
             future.release()
 
-    def close(self) -> None:
+    def __enter__(self) -> DaskCluster:
+        return self
+
+    def __exit__(self, *exception) -> None:
         self.client.close()
 
 
@@ -167,11 +189,12 @@ def _worker_problem(release: Release) -> str | None:
     return problem or preflight_problem(job_config(release), None)
 
 
-def _hold(value):
+def _as_task_result(value):
+    """``value`` itself, computed by a task so that the scheduler can compute it again."""
     return value
 
 
-def lost(spec: JobSpec, started: int) -> JobResult:
+def worker_lost(spec: JobSpec, started: int) -> JobResult:
     reason = (
         f"the worker grading {spec.student} died {started} time(s) in the middle of the job; grade "
         f"{spec.student} again with --student once the cluster is healthy"
@@ -190,7 +213,7 @@ def grade_on_worker(spec: JobSpec, release: Release, run: str) -> JobResult:
     started = client.get_metadata(counter, 0) + 1
     client.set_metadata(counter, started)
     if started > MAX_STARTS:
-        return lost(spec, started - 1)
+        return worker_lost(spec, started - 1)
     result = run_job(
         spec, release, scratch_root=worker.local_directory, threads=threads_per_job(worker, client, run)
     )

@@ -24,9 +24,12 @@ from pathlib import Path
 from autograder.engine.grading_report import summary_table
 from autograder.engine.job_types import DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT, Limits, Outcome
 from autograder.engine.orchestrate import grade_class
+from autograder.engine.sandbox import SandboxedKernelManager
 
 #: The exit status when the grader failed for some students: they have no score until graded again.
 EXIT_NOT_GRADED = 2
+#: The sandbox's own default, which applies when --disk-limit is not given.
+DEFAULT_DISK_MIB = SandboxedKernelManager.class_traits()["disk_mib"].default_value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         "--disk-limit",
         type=int,
         metavar="MIB",
-        help="size limit of everything a kernel writes (working folder, /tmp, /dev/shm) in MiB (default 256)",
+        help="size limit of everything a kernel writes (working folder, /tmp, /dev/shm) in MiB "
+        f"(default {DEFAULT_DISK_MIB})",
     )
     parser.add_argument(
         "--unsafe-no-sandbox",

@@ -43,7 +43,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from traitlets.config import Config, PyFileConfigLoader
 
-from autograder.engine.executors import DaskCluster, LocalPool
+from autograder.engine.executors import DaskCluster, Executor, LocalPool
 from autograder.engine.fingerprint import course_environment
 from autograder.engine.gradebook_routes import gradebook_route
 from autograder.engine.grading_report import Progress
@@ -78,14 +78,16 @@ def grade_class(
     stream = progress_stream or sys.stderr
     if limits.unsafe_no_sandbox:
         print(f"WARNING: {UNSAFE_WARNING}", file=stream)
-    executor = DaskCluster(scheduler) if scheduler else LocalPool(max(1, workers or os.cpu_count() or 1))
-    try:
+    executor: Executor = (
+        DaskCluster(scheduler) if scheduler else LocalPool(max(1, workers or os.cpu_count() or 1))
+    )
+    with executor:
         return _grade(course, assignment, executor, limits, students, stream)
-    finally:
-        executor.close()
 
 
-def _grade(course: Path, assignment: str, executor, limits: Limits, students, stream) -> list[JobResult]:
+def _grade(
+    course: Path, assignment: str, executor: Executor, limits: Limits, students, stream
+) -> list[JobResult]:
     config, coursedir = read_course_config(course)
     with open_gradebook(coursedir, assignment) as gradebook:
         chosen, unusable = choose_students(course, assignment, students)

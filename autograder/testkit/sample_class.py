@@ -383,5 +383,5 @@ def read_scores(course: Path, db_url: str | None = None) -> dict[str, dict[str, 
 
 
 def summary(grading: Grading) -> str:
-    """A readable per-student table of the scores, for failure messages and the benchmark."""
+    """The scores per student as indented JSON, for failure messages and the benchmark."""
     return json.dumps(grading.scores, indent=1, sort_keys=True)

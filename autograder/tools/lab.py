@@ -56,6 +56,7 @@ TRACKED_FOLDERS = {
     "docs",
     "exercises",
     "lessons",
+    "results",
     "rnn_forecast",
     "solutions",
     "tests",
