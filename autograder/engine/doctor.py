@@ -52,7 +52,7 @@ def probe_code() -> str:
     """A cell that reads, as an import does, every module the sandbox shows the kernel, and the
     data through the course package: honest work, which must not be flagged."""
     modules = [
-        "autograder." + Path(relative).stem
+        relative.removesuffix(".py").replace("/", ".")
         for relative in sandbox.KERNEL_SHOWS
         if relative.startswith("autograder/") and relative.endswith(".py")
     ]
