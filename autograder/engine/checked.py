@@ -38,6 +38,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook
 
+from autograder.engine.course_config import read_course_config
 from autograder.engine.intake import (
     FEEDBACK_FILES,
     FLAGGED_HEADING,
@@ -52,7 +53,6 @@ from autograder.engine.intake import (
     score_nothing_submitted,
     shown,
 )
-from autograder.engine.orchestrate import read_course_config
 
 
 def autograde(

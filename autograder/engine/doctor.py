@@ -190,7 +190,7 @@ def preflight_problem(config: Config, course: Path | None) -> str | None:
 
 def course_config(course: Path) -> Config:
     """The course's nbgrader configuration, as ``nbgrader autograde`` run there reads it."""
-    from autograder.engine.orchestrate import read_course_config
+    from autograder.engine.course_config import read_course_config
 
     return read_course_config(course)[0]
 

@@ -27,9 +27,9 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Protocol
 
+from autograder.engine.course_config import job_config
 from autograder.engine.fingerprint import environment_problem
 from autograder.engine.grade_job import run_job
-from autograder.engine.job_config import job_config
 from autograder.engine.job_types import JobResult, JobSpec, Outcome, Release
 
 

@@ -4,7 +4,7 @@
 
 This module builds the scratch course and reads back what nbgrader wrote; the values it
 passes are in :mod:`autograder.engine.job_types`, the job's nbgrader configuration in
-:mod:`autograder.engine.job_config`, the supervision of the autograde in :mod:`autograder.engine.supervise`,
+:mod:`autograder.engine.course_config`, the supervision of the autograde in :mod:`autograder.engine.supervise`,
 the outcome in :mod:`autograder.engine.job_outcome`, the machine's fingerprint in
 :mod:`autograder.engine.fingerprint`.
 
@@ -44,8 +44,8 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 
 from autograder.engine import job_outcome
+from autograder.engine.course_config import autograde_command, job_environment, write_config
 from autograder.engine.fingerprint import environment_problem
-from autograder.engine.job_config import autograde_command, job_environment, write_config
 from autograder.engine.job_types import JobResult, JobSpec, Outcome, Release
 from autograder.engine.supervise import supervise
 from autograder.engine.trusted import FAULTS_VARIABLE

@@ -41,8 +41,8 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.utils import find_all_files
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from traitlets.config import Config, PyFileConfigLoader
 
+from autograder.engine.course_config import job_settings, read_course_config
 from autograder.engine.executors import DaskCluster, Executor, LocalPool
 from autograder.engine.fingerprint import course_environment
 from autograder.engine.gradebook_routes import gradebook_route
@@ -58,9 +58,6 @@ from autograder.engine.intake import (
 )
 from autograder.engine.job_types import JobResult, JobSpec, Limits, Outcome, Release
 from autograder.engine.trusted import UNSAFE_WARNING
-
-#: Settings a job makes its own: its scratch folder is the course root, and it picks the gradebook.
-JOB_SETTINGS = ("CourseDirectory.root", "CourseDirectory.db_url")
 
 
 def grade_class(
@@ -164,42 +161,6 @@ def take_intake(result: JobResult, intake: Intake, gradebook: Gradebook, assignm
     return dataclasses.replace(
         result, flags=(*intake.flags(), *result.flags), refused=tuple(intake.left_out())
     )
-
-
-def read_course_config(course: Path) -> tuple[Config, CourseDirectory]:
-    """The course's nbgrader configuration, and nbgrader's view of the course directory."""
-    path = course / "nbgrader_config.py"
-    config = PyFileConfigLoader(path.name, path=str(course)).load_config() if path.is_file() else Config()
-    return config, CourseDirectory(config=config, root=str(course))
-
-
-def job_settings(config: Config, prefix: str = "") -> dict[str, object]:
-    """The configuration as "Section.trait" -> value, each value plain data a job can write back."""
-    found: dict[str, object] = {}
-    for key, value in config.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Config):
-            found.update(job_settings(value, f"{name}."))
-        elif name in JOB_SETTINGS:
-            continue
-        elif _plain(value):
-            found[name] = value
-        else:
-            raise SystemExit(
-                f"nbgrader_config.py sets {name} to {value!r}, which cannot be sent to a grading job: "
-                "give it a plain value (a string, number, boolean, list or dict of those)."
-            )
-    return found
-
-
-def _plain(value) -> bool:
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return True
-    if isinstance(value, (list, tuple)):
-        return all(_plain(item) for item in value)
-    if isinstance(value, dict):
-        return all(isinstance(key, str) and _plain(item) for key, item in value.items())
-    return False
 
 
 def shown_url(db_url: str) -> str:

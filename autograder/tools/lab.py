@@ -31,8 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from traitlets.config.loader import PyFileConfigLoader
-
+from autograder.engine.course_config import read_course_config
 from rnn_forecast.paths import REPOSITORY_ROOT
 
 CONFIG_FILE = "nbgrader_config.py"
@@ -121,7 +120,7 @@ def read_course(directory: Path = REPOSITORY_ROOT) -> Course:
     directory = Path(directory).resolve()
     if not (directory / CONFIG_FILE).is_file():
         raise SystemExit(f"{directory} has no {CONFIG_FILE}: run this from the course's repository")
-    config = PyFileConfigLoader(CONFIG_FILE, path=str(directory)).load_config()
+    config = read_course_config(directory)[0]
     course_id = config.CourseDirectory.get("course_id")
     exchange = config.Exchange.get("root")
     if not course_id or not exchange:

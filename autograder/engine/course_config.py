@@ -1,7 +1,13 @@
-"""The configuration one grading job runs nbgrader with: its config file, command and environment.
+"""The course's nbgrader configuration, read and written in this one module.
 
-Part of the grading engine, used by :mod:`autograder.engine.grade_job` (and by the preflight of
-:mod:`autograder.engine.executors`, through :func:`job_config`).
+Read on the instructor's machine (:func:`read_course_config`), turned into plain
+"Section.trait" values a job can carry (:func:`job_settings`), written back as a job's own
+``nbgrader_config.py`` (:func:`write_config`) or rebuilt as a ``Config`` with the job's
+limits (:func:`job_config`, for the preflight); with the autograde command and the
+environment one job runs nbgrader with. Part of the grading engine, used by
+:mod:`autograder.engine.orchestrate`, :mod:`autograder.engine.grade_job`,
+:mod:`autograder.engine.executors`, :mod:`autograder.engine.checked` and
+:mod:`autograder.engine.doctor`.
 """
 
 from __future__ import annotations
@@ -11,11 +17,50 @@ import shutil
 import sys
 from pathlib import Path
 
-from traitlets.config import Config
+from nbgrader.coursedir import CourseDirectory
+from traitlets.config import Config, PyFileConfigLoader
 
 from autograder.engine.job_types import Limits, Release
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+#: Settings a job makes its own: its scratch folder is the course root, and it picks the gradebook.
+JOB_SETTINGS = ("CourseDirectory.root", "CourseDirectory.db_url")
+
+
+def read_course_config(course: Path) -> tuple[Config, CourseDirectory]:
+    """The course's nbgrader configuration, and nbgrader's view of the course directory."""
+    path = course / "nbgrader_config.py"
+    config = PyFileConfigLoader(path.name, path=str(course)).load_config() if path.is_file() else Config()
+    return config, CourseDirectory(config=config, root=str(course))
+
+
+def job_settings(config: Config, prefix: str = "") -> dict[str, object]:
+    """The configuration as "Section.trait" -> value, each value plain data a job can write back."""
+    found: dict[str, object] = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Config):
+            found.update(job_settings(value, f"{name}."))
+        elif name in JOB_SETTINGS:
+            continue
+        elif _plain(value):
+            found[name] = value
+        else:
+            raise SystemExit(
+                f"nbgrader_config.py sets {name} to {value!r}, which cannot be sent to a grading job: "
+                "give it a plain value (a string, number, boolean, list or dict of those)."
+            )
+    return found
+
+
+def _plain(value) -> bool:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_plain(item) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and _plain(item) for key, item in value.items())
+    return False
 
 
 def write_config(path: Path, settings: dict[str, object]) -> None:
