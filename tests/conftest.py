@@ -21,19 +21,19 @@ def split(series):
 
 @pytest.fixture(scope="session")
 def graded_class(tmp_path_factory):
-    """The synthetic class of ``grading_support.CLASS``, graded ONCE by ``nbgrader autograde``.
+    """The synthetic class of ``sample_class.CLASS``, graded ONCE by ``nbgrader autograde``.
 
     A temporary course built from the repository (config, solutions/, exercises/, and a
     gradebook that knows the assignment), one submission per kind, and one run of
-    ``nbgrader autograde gated_rnn`` over all of them. Returns a ``grading_support.Grading``:
+    ``nbgrader autograde gated_rnn`` over all of them. Returns a ``sample_class.Grading``:
     ``.course``, ``.result`` (the finished process), ``.seconds``, ``.scores``
     (student -> {grade_id: auto score}) and the digests of ``submitted/`` before and after.
     """
-    import grading_support
+    from autograder.testkit import sample_class
 
-    course = grading_support.make_course(tmp_path_factory.mktemp("graded_class"))
-    grading_support.make_class(course)
-    return grading_support.autograde(course)
+    course = sample_class.make_course(tmp_path_factory.mktemp("graded_class"))
+    sample_class.make_class(course)
+    return sample_class.autograde(course)
 
 
 @pytest.fixture(scope="session")

@@ -1,13 +1,11 @@
-"""The synthetic class for the tests: the scores each kind of submission must get, the
-errors a graded cell showed, and the sample class of :mod:`autograder.testkit.sample_class`.
+"""What only the tests need of the synthetic class: the scores each kind of submission must get,
+and the errors a graded cell showed. The class itself (the course, the submissions, plain
+``nbgrader autograde``) is :mod:`autograder.testkit.sample_class`, which the grading
+benchmarks build too; tests import it from there:
 
-The course, the submissions and plain ``nbgrader autograde`` live in the package because
-the grading benchmarks build the same class; tests take them from here, beside what only
-tests need:
-
-    course = make_course(tmp_path)                     # config, solutions/, exercises/, gradebook
-    make_class(course)                                 # one submission per kind of CLASS
-    grading = autograde(course)                        # `nbgrader autograde gated_rnn`
+    course = sample_class.make_course(tmp_path)        # config, solutions/, exercises/, gradebook
+    sample_class.make_class(course)                    # one submission per kind of CLASS
+    grading = sample_class.autograde(course)           # `nbgrader autograde gated_rnn`
     assert grading.scores["ana"] == expected_scores("solution")
 """
 
@@ -20,47 +18,10 @@ import nbformat
 from autograder.testkit.sample_class import (
     ASSIGNMENT,
     AUTOGRADED,
-    CLASS,
     NOTEBOOKS,
     SUBMISSION_KINDS,
-    TEST_TIMEOUT,
-    Grading,
-    autograde,
     cells_by_grade_id,
-    grade_in_the_kernel,
-    make_class,
-    make_course,
-    make_submission,
-    nbgrader_environment,
-    read_scores,
-    run_nbgrader,
-    submission_notebooks,
-    summary,
-    tree_digest,
 )
-
-__all__ = [
-    "ASSIGNMENT",
-    "AUTOGRADED",
-    "CLASS",
-    "NOTEBOOKS",
-    "SUBMISSION_KINDS",
-    "TEST_TIMEOUT",
-    "Grading",
-    "autograde",
-    "error_outputs",
-    "expected_scores",
-    "grade_in_the_kernel",
-    "make_class",
-    "make_course",
-    "make_submission",
-    "nbgrader_environment",
-    "read_scores",
-    "run_nbgrader",
-    "submission_notebooks",
-    "summary",
-    "tree_digest",
-]
 
 
 def expected_scores(kind: str) -> dict[str, float]:

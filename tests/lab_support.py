@@ -16,9 +16,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-import grading_support as support
 import pytest
 
+from autograder.testkit import sample_class
 from autograder.testkit.local_cluster import free_port
 from rnn_forecast.paths import REPOSITORY_ROOT
 
@@ -81,7 +81,7 @@ def repository_state() -> list[str]:
 
 def isolated_environment(home: Path, exchange: Path) -> dict[str, str]:
     """nbgrader's environment with its own HOME and Jupyter folders, and the course's exchange."""
-    env = support.nbgrader_environment()
+    env = sample_class.nbgrader_environment()
     for name in ("config", "data", "runtime"):
         (home / f".jupyter-{name}").mkdir(parents=True, exist_ok=True)
         env[f"JUPYTER_{name.upper()}_DIR"] = str(home / f".jupyter-{name}")

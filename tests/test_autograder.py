@@ -1,6 +1,6 @@
 """The exercises graded by real nbgrader in a temporary course built from the repository.
 
-The synthetic class (``grading_support.CLASS``) is graded once per session by the
+The synthetic class (``sample_class.CLASS``) is graded once per session by the
 ``graded_class`` fixture; the tests below read its results.
 """
 
@@ -11,10 +11,11 @@ import re
 import grading_support as support
 import nbformat
 import pytest
-from grading_support import ASSIGNMENT, AUTOGRADED, CLASS, NOTEBOOKS, SUBMISSION_KINDS
 
 from autograder import steps
 from autograder.checks import rmse_bound
+from autograder.testkit import sample_class
+from autograder.testkit.sample_class import ASSIGNMENT, AUTOGRADED, CLASS, NOTEBOOKS, SUBMISSION_KINDS
 from rnn_forecast.paths import REPOSITORY_ROOT
 
 #: Real nbgrader grading of the whole synthetic class: minutes. The notebooks' own tests are fast.
@@ -90,8 +91,8 @@ def test_solutions_are_committed_without_outputs():
 @slow
 def test_committed_exercises_are_what_generate_assignment_makes(tmp_path):
     """CI's proof that exercises/ was regenerated after the last change to solutions/."""
-    course = support.make_course(tmp_path, register=False)
-    result = support.run_nbgrader(
+    course = sample_class.make_course(tmp_path, register=False)
+    result = sample_class.run_nbgrader(
         course,
         "generate_assignment",
         ASSIGNMENT,
@@ -118,7 +119,7 @@ def test_committed_exercises_are_what_generate_assignment_makes(tmp_path):
 @slow
 def test_grading_the_class_finishes_normally(graded_class):
     assert graded_class.result.returncode == 0, graded_class.result.stderr[-5000:]
-    assert set(graded_class.scores) == set(CLASS), support.summary(graded_class)
+    assert set(graded_class.scores) == set(CLASS), sample_class.summary(graded_class)
     for student in CLASS:
         for name in NOTEBOOKS:
             assert (graded_class.course / "autograded" / student / ASSIGNMENT / f"{name}.ipynb").is_file()
@@ -234,12 +235,12 @@ def test_failing_tests_say_what_was_expected_and_found_in_one_sentence(graded_cl
 @slow
 def test_feedback_and_export_work_on_the_graded_class(graded_class):
     course = graded_class.course
-    feedback = support.run_nbgrader(course, "generate_feedback", ASSIGNMENT)
+    feedback = sample_class.run_nbgrader(course, "generate_feedback", ASSIGNMENT)
     assert feedback.returncode == 0, feedback.stderr[-3000:]
     for student in CLASS:
         for name in NOTEBOOKS:
             assert (course / "feedback" / student / ASSIGNMENT / f"{name}.html").is_file()
-    export = support.run_nbgrader(course, "export")
+    export = sample_class.run_nbgrader(course, "export")
     assert export.returncode == 0, export.stderr[-3000:]
     rows = (course / "grades.csv").read_text().splitlines()
     header = rows[0].split(",")

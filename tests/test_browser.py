@@ -24,10 +24,10 @@ import urllib.request
 from unittest import mock
 
 import pytest
-from grading_support import ASSIGNMENT, NOTEBOOKS
 from lab_support import JupyterLabServer, chromium, copy_course, isolated_environment, make, repository_state
 
 from autograder.steps import missing_answer_again
+from autograder.testkit.sample_class import ASSIGNMENT, NOTEBOOKS
 from autograder.tools import lab
 from rnn_forecast.paths import REPOSITORY_ROOT
 

@@ -14,7 +14,6 @@ import threading
 import time
 from dataclasses import replace
 
-import grading_support as support
 import nbformat
 import psutil
 import pytest
@@ -28,6 +27,7 @@ from autograder.engine.fingerprint import course_environment, environment_proble
 from autograder.engine.job_types import Limits, Outcome
 from autograder.engine.orchestrate import grade_class
 from autograder.engine.sandbox import sandbox_problem
+from autograder.testkit import sample_class
 from autograder.testkit.local_cluster import LocalDaskCluster
 
 pytestmark = [
@@ -94,7 +94,7 @@ def use_postgresql(course, url, assignment):
     """Point the course's nbgrader_config.py at ``url`` and register the assignment there."""
     with (course / "nbgrader_config.py").open("a", encoding="utf-8") as config:
         config.write(f"\nc.CourseDirectory.db_url = {url!r}\n")
-    released = support.run_nbgrader(course, "generate_assignment", assignment, "--force")
+    released = sample_class.run_nbgrader(course, "generate_assignment", assignment, "--force")
     assert released.returncode == 0, released.stderr[-3000:]
     (course / "gradebook.db").unlink(missing_ok=True)
 
@@ -108,22 +108,24 @@ def test_the_class_graded_on_dask_into_postgresql_gets_the_grades_of_sequential_
 ):
     """The password stays out of nbgrader_config.py: PostgreSQL's client reads PGPASSWORD, here and
     on the workers (README, "Grading beyond one machine"); the student's kernel sees neither."""
-    course = support.make_course(tmp_path, register=False)
+    course = sample_class.make_course(tmp_path, register=False)
     postgres.create_database("class_on_dask")
     url = postgres.url("class_on_dask").replace(f":{postgres.password}@", "@")
     monkeypatch.setenv("PGPASSWORD", postgres.password)
-    use_postgresql(course, url, support.ASSIGNMENT)
-    support.make_class(course, {student: support.CLASS[student] for student in ON_THE_CLUSTER})
-    snooper = support.make_submission(course, SNOOPER, "release", {"1_gates": {"ex1_lstm_answer": SNOOP}})
-    for name in support.NOTEBOOKS[1:]:
+    use_postgresql(course, url, sample_class.ASSIGNMENT)
+    sample_class.make_class(course, {student: sample_class.CLASS[student] for student in ON_THE_CLUSTER})
+    snooper = sample_class.make_submission(
+        course, SNOOPER, "release", {"1_gates": {"ex1_lstm_answer": SNOOP}}
+    )
+    for name in sample_class.NOTEBOOKS[1:]:
         (snooper / f"{name}.ipynb").unlink()  # an untouched notebook scores 0 without running
-    submitted = support.tree_digest(course / "submitted")
+    submitted = sample_class.tree_digest(course / "submitted")
 
     with LocalDaskCluster(workers=2, hidden=(course,)) as cluster:
         jobs = grade_class(
             course,
-            support.ASSIGNMENT,
-            limits=Limits(cell_timeout=support.TEST_TIMEOUT),
+            sample_class.ASSIGNMENT,
+            limits=Limits(cell_timeout=sample_class.TEST_TIMEOUT),
             scheduler=cluster.address,
         )
         workers = set(cluster.worker_pids().values())
@@ -133,13 +135,13 @@ def test_the_class_graded_on_dask_into_postgresql_gets_the_grades_of_sequential_
         s: (Outcome.GRADED, 1) for s in (*ON_THE_CLUSTER, SNOOPER)
     }, [j.log[-2000:] for j in jobs if j.outcome != Outcome.GRADED]
     assert {job.worker for job in jobs} == workers, "both workers grade"
-    scores = support.read_scores(course, db_url=url)
+    scores = sample_class.read_scores(course, db_url=url)
     assert {s: scores[s] for s in ON_THE_CLUSTER} == {s: graded_class.scores[s] for s in ON_THE_CLUSTER}
     # The rows went to PostgreSQL only: no SQLite gradebook, no copies of one.
     assert not list(course.rglob("*.db"))
-    assert support.tree_digest(course / "submitted") == submitted
+    assert sample_class.tree_digest(course / "submitted") == submitted
 
-    export = support.run_nbgrader(course, "export", "--to", str(course / "grades.csv"))
+    export = sample_class.run_nbgrader(course, "export", "--to", str(course / "grades.csv"))
     assert export.returncode == 0, export.stderr[-3000:]
     with (course / "grades.csv").open() as table:
         exported = {
@@ -148,16 +150,18 @@ def test_the_class_graded_on_dask_into_postgresql_gets_the_grades_of_sequential_
     assert exported == {
         student: (
             sum(score or 0 for score in scores[student].values()),
-            sum(support.AUTOGRADED.values()) + 3.0,
+            sum(sample_class.AUTOGRADED.values()) + 3.0,
         )
         for student in (*ON_THE_CLUSTER, SNOOPER)
     }
 
-    feedback = support.run_nbgrader(course, "generate_feedback", support.ASSIGNMENT, "--student", "ana")
+    feedback = sample_class.run_nbgrader(
+        course, "generate_feedback", sample_class.ASSIGNMENT, "--student", "ana"
+    )
     assert feedback.returncode == 0, feedback.stderr[-3000:]
-    assert (course / "feedback" / "ana" / support.ASSIGNMENT / "2_gru8.html").is_file()
+    assert (course / "feedback" / "ana" / sample_class.ASSIGNMENT / "2_gru8.html").is_file()
 
-    seen = snooped(course / "autograded" / SNOOPER / support.ASSIGNMENT / "1_gates.ipynb")
+    seen = snooped(course / "autograded" / SNOOPER / sample_class.ASSIGNMENT / "1_gates.ipynb")
     assert "searched" in seen, seen[-2000:]
     assert "found: nothing" in seen, seen[-2000:]
     assert postgres.password not in seen

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
 
-import grading_support as support
 import nbformat
 import pytest
-from grading_support import ASSIGNMENT, NOTEBOOKS
 from lab_support import NBGRADER, copy_course, isolated_environment, make, repository_state, run
 
+from autograder.testkit import sample_class
+from autograder.testkit.sample_class import ASSIGNMENT, NOTEBOOKS
 from autograder.tools import lab
 from rnn_forecast.paths import REPOSITORY_ROOT
 
@@ -67,7 +67,7 @@ def loop(tmp_path_factory):
             students[student],
             f"{student}: fetch",
         )
-    answered = support.submission_notebooks("solution", course)["1_gates"]
+    answered = sample_class.submission_notebooks("solution", course)["1_gates"]
     nbformat.write(answered, workspaces["ana"] / lab.EXERCISES / ASSIGNMENT / "1_gates.ipynb")
     for student in STUDENTS:
         folder = workspaces[student] / lab.EXERCISES / ASSIGNMENT

@@ -12,8 +12,8 @@ import re
 
 import nbformat
 import pytest
-from grading_support import ASSIGNMENT
 
+from autograder.testkit.sample_class import ASSIGNMENT
 from rnn_forecast.paths import REPOSITORY_ROOT
 
 CALIBRATION = json.loads((REPOSITORY_ROOT / "autograder" / "calibration.json").read_text())

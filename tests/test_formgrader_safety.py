@@ -30,15 +30,15 @@ from pathlib import Path
 from unittest import mock
 from urllib.parse import urlparse
 
-import grading_support as support
 import nbformat
 import psutil
 import pytest
-from grading_support import ASSIGNMENT
 from hostile_submissions import BROWSER_ATTACK_JS, attack_cells
 from lab_support import JupyterLabServer, chromium, copy_course, isolated_environment, make
 from nbgrader.api import Gradebook
 
+from autograder.testkit import sample_class
+from autograder.testkit.sample_class import ASSIGNMENT
 from autograder.tools import lab
 
 pytestmark = pytest.mark.slow
@@ -76,8 +76,8 @@ INLINE_SCRIPT_PROBE = """() => {
 def hand_in(course: Path) -> None:
     """mallory's exercise 1: the release, the script outputs' attack, a hostile written answer."""
     attacks = attack_cells("script_outputs", course, MARKER, 0, "nobody")
-    notebook = support.submission_notebooks("release", course, attacks)["1_gates"]
-    support.cells_by_grade_id(notebook)["ex1_cell_state_answer"].source = HOSTILE_ANSWER
+    notebook = sample_class.submission_notebooks("release", course, attacks)["1_gates"]
+    sample_class.cells_by_grade_id(notebook)["ex1_cell_state_answer"].source = HOSTILE_ANSWER
     folder = course / "submitted" / STUDENT / ASSIGNMENT
     folder.mkdir(parents=True)
     nbformat.write(notebook, folder / "1_gates.ipynb")
@@ -88,7 +88,7 @@ def as_an_earlier_grader_stored_it(course: Path) -> None:
     """Put script into the autograded notebook's outputs, as a grader without the sanitiser kept it."""
     path = course / "autograded" / STUDENT / ASSIGNMENT / "1_gates.ipynb"
     notebook = nbformat.read(path, as_version=4)
-    answer = support.cells_by_grade_id(notebook)["ex1_lstm_answer"]
+    answer = sample_class.cells_by_grade_id(notebook)["ex1_lstm_answer"]
     answer.outputs += [
         nbformat.v4.new_output("display_data", data={"text/html": script_attack("earlier-grading")}),
         nbformat.v4.new_output(

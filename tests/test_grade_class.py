@@ -9,9 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import grading_support
 import pytest
-from grading_support import run_nbgrader, tree_digest
 from nbgrader.api import Gradebook
 from toy_course import (
     ASSIGNMENT,
@@ -26,6 +24,8 @@ from toy_course import (
 from autograder.engine.grade_class import main
 from autograder.engine.job_types import Limits, Outcome
 from autograder.engine.orchestrate import grade_class
+from autograder.testkit import sample_class
+from autograder.testkit.sample_class import run_nbgrader, tree_digest
 
 # Real nbgrader grading, with submissions that run into the time limit.
 pytestmark = pytest.mark.slow
@@ -181,19 +181,19 @@ def test_missing_gradebook_says_to_release_first(tmp_path):
 
 def test_parallel_grades_of_the_course_class_equal_nbgrader_autograde(graded_class, tmp_path):
     """The exercises' synthetic class: the same grades, cell by cell, as sequential nbgrader."""
-    course = grading_support.make_course(tmp_path)
-    grading_support.make_class(course)
+    course = sample_class.make_course(tmp_path)
+    sample_class.make_class(course)
     before = tree_digest(course / "submitted")
 
     jobs = grade_class(
         course,
-        grading_support.ASSIGNMENT,
+        sample_class.ASSIGNMENT,
         workers=2,
-        limits=Limits(cell_timeout=grading_support.TEST_TIMEOUT),
+        limits=Limits(cell_timeout=sample_class.TEST_TIMEOUT),
     )
 
-    assert {job.student for job in jobs} == set(grading_support.CLASS)
-    assert grading_support.read_scores(course) == graded_class.scores
+    assert {job.student for job in jobs} == set(sample_class.CLASS)
+    assert sample_class.read_scores(course) == graded_class.scores
     assert tree_digest(course / "submitted") == before
 
 
@@ -202,7 +202,7 @@ def test_parallel_grades_of_the_course_class_equal_nbgrader_autograde(graded_cla
 
 def without_bwrap() -> dict[str, str]:
     """nbgrader's environment with only the virtual environment on PATH: no bubblewrap."""
-    environment = grading_support.nbgrader_environment()
+    environment = sample_class.nbgrader_environment()
     environment["PATH"] = str(Path(sys.executable).parent)
     return environment
 

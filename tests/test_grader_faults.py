@@ -17,13 +17,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import grading_support as support
 import pytest
 from nbgrader.api import Gradebook
 from test_grade_class import make_course as make_toy_course
 
 from autograder.engine.grade_class import EXIT_NOT_GRADED
 from autograder.engine.sandbox import sandbox_problem
+from autograder.testkit import sample_class
 
 pytestmark = [
     pytest.mark.slow,
@@ -42,7 +42,7 @@ def failing_bwrap(folder: Path, refuse_when: str) -> dict[str, str]:
         f'exec {shutil.which("bwrap")} "$@"\n'
     )
     script.chmod(0o755)
-    environment = support.nbgrader_environment()
+    environment = sample_class.nbgrader_environment()
     environment["PATH"] = f"{folder}{os.pathsep}{environment['PATH']}"
     return environment
 
@@ -98,14 +98,14 @@ def test_kernels_that_cannot_start_after_the_preflight_leave_every_student_not_g
 
 
 def test_a_verifier_that_fails_after_the_preflight_leaves_the_student_not_graded(tmp_path):
-    course = support.make_course(tmp_path)
-    folder = support.make_submission(course, "ben", "release")
-    for name in support.NOTEBOOKS[1:]:
+    course = sample_class.make_course(tmp_path)
+    folder = sample_class.make_submission(course, "ben", "release")
+    for name in sample_class.NOTEBOOKS[1:]:
         (folder / f"{name}.ipynb").unlink()  # one notebook is enough to reach the verifier
     result = nbgrader(
         course,
         "autograde",
-        support.ASSIGNMENT,
+        sample_class.ASSIGNMENT,
         env=failing_bwrap(tmp_path / "bin", "autograder.engine.verifier"),
     )
     output = result.stdout + result.stderr
@@ -113,4 +113,4 @@ def test_a_verifier_that_fails_after_the_preflight_leaves_the_student_not_graded
     assert "Not graded: ben" in output
     assert "the verifier failed twice" in output
     assert MESSAGE in output
-    assert no_rows(course, support.ASSIGNMENT)
+    assert no_rows(course, sample_class.ASSIGNMENT)

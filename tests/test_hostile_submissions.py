@@ -36,12 +36,13 @@ import grading_support as support
 import nbformat
 import psutil
 import pytest
-from grading_support import ASSIGNMENT, NOTEBOOKS
 from hostile_submissions import FORGING, HOSTILE_KINDS, OUTPUT_KINDS, UNSEEN, attack_cells
 from nbgrader.api import Gradebook
 from test_outputs import runnable
 
 from autograder.engine import outputs
+from autograder.testkit import sample_class
+from autograder.testkit.sample_class import ASSIGNMENT, NOTEBOOKS
 
 pytestmark = pytest.mark.slow
 
@@ -93,12 +94,12 @@ def hand_in(course: Path, port: int, students: dict[str, str]) -> None:
         if kind in HOSTILE_KINDS:
             _, base, _ = HOSTILE_KINDS[kind]
             attacks = attack_cells(kind, course, MARKER, port, OTHER_STUDENT)
-            folder = support.make_submission(course, student, base, attacks)
+            folder = sample_class.make_submission(course, student, base, attacks)
             if base == "release":  # an untouched notebook scores 0 without running; skip its cost
                 for name in set(NOTEBOOKS) - set(HOSTILE_KINDS[kind][2]):
                     (folder / f"{name}.ipynb").unlink()
         else:
-            support.make_submission(course, student, kind)
+            sample_class.make_submission(course, student, kind)
 
 
 def course_files_digest(course: Path) -> dict[str, str]:
@@ -149,16 +150,16 @@ class Graded:
         clone.start_class({})
         hand_in(self.course, self.listener.port, {**HONEST, **HOSTILE})
         self.course_before = course_files_digest(self.course)
-        self.checks_before = support.tree_digest(self.course / "autograder")
+        self.checks_before = sample_class.tree_digest(self.course / "autograder")
         tmpdir = clone.parent / "job" / "tmp"  # TMPDIR elsewhere, as a batch system sets it
         tmpdir.mkdir(parents=True, exist_ok=True)
         if how == "make autograde":
             self.result = clone.make("autograde", tmpdir=tmpdir)
         else:
-            flags = f"GRADE_FLAGS=--workers 2 --cell-timeout {support.TEST_TIMEOUT}"
+            flags = f"GRADE_FLAGS=--workers 2 --cell-timeout {sample_class.TEST_TIMEOUT}"
             self.result = clone.make("grade", flags, tmpdir=tmpdir)
         self.listener.close()
-        self.scores = support.read_scores(self.course)
+        self.scores = sample_class.read_scores(self.course)
         self.flagged = flagged_notebooks(self.course)
 
 
@@ -213,7 +214,7 @@ def test_flags_name_what_was_tried(graded):
 
 def test_course_files_and_the_graders_checks_are_byte_identical(graded):
     assert course_files_digest(graded.course) == graded.course_before
-    assert support.tree_digest(graded.course / "autograder") == graded.checks_before
+    assert sample_class.tree_digest(graded.course / "autograder") == graded.checks_before
     printed = outputs_text(graded.course, "h_write_course")
     assert "wrote" not in printed.replace("could not write", "")
     assert "could open" not in printed
@@ -279,11 +280,11 @@ def test_make_grade_lists_the_flags(graded):
 @pytest.fixture(scope="module")
 def in_kernel_grading(tmp_path_factory):
     """The forging kinds graded by nbgrader's own pipeline, which trusts the student's kernel."""
-    course = support.make_course(tmp_path_factory.mktemp("in_kernel"))
+    course = sample_class.make_course(tmp_path_factory.mktemp("in_kernel"))
     hand_in(course, 0, {f"h_{k}": k for k in FORGING})
-    support.grade_in_the_kernel(course)
-    support.autograde(course)
-    return support.read_scores(course)
+    sample_class.grade_in_the_kernel(course)
+    sample_class.autograde(course)
+    return sample_class.read_scores(course)
 
 
 @pytest.mark.parametrize("kind", FORGING)
@@ -308,7 +309,9 @@ def feedback(graded):
     """``nbgrader generate_feedback`` for the output attackers and the honest student: student -> page."""
     pages = {}
     for student in [*OUTPUT_STUDENTS, "aaron"]:
-        result = support.run_nbgrader(graded.course, "generate_feedback", ASSIGNMENT, f"--student={student}")
+        result = sample_class.run_nbgrader(
+            graded.course, "generate_feedback", ASSIGNMENT, f"--student={student}"
+        )
         assert result.returncode == 0, result.stderr[-3000:]
         pages[student] = graded.course / "feedback" / student / ASSIGNMENT / "1_gates.html"
     return pages
@@ -361,13 +364,13 @@ def test_feedback_cleans_a_notebook_graded_before_outputs_were_cleaned(graded, f
     """A notebook autograded without the sanitiser (an earlier version of the course) renders clean."""
     path = autograded_1_gates(graded, "h_script_outputs")
     notebook = nbformat.read(path, as_version=4)
-    support.cells_by_grade_id(notebook)["ex1_lstm_answer"].outputs += [
+    sample_class.cells_by_grade_id(notebook)["ex1_lstm_answer"].outputs += [
         nbformat.v4.new_output("display_data", data={"text/html": "<script>alert('earlier')</script>"}),
         nbformat.v4.new_output("display_data", data={"application/javascript": "alert('earlier js')"}),
     ]
     path.chmod(0o644)
     nbformat.write(notebook, path)
-    result = support.run_nbgrader(
+    result = sample_class.run_nbgrader(
         graded.course, "generate_feedback", ASSIGNMENT, "--student=h_script_outputs", "--force"
     )
     assert result.returncode == 0, result.stderr[-3000:]

@@ -30,10 +30,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-import grading_support as support
 import nbformat
 import pytest
-from grading_support import ASSIGNMENT
 from lab_support import NBGRADER, isolated_environment, run
 
 from autograder.engine.intake import (
@@ -50,6 +48,8 @@ from autograder.engine.intake import (
     shown,
     write_record,
 )
+from autograder.testkit import sample_class
+from autograder.testkit.sample_class import ASSIGNMENT
 from rnn_forecast.paths import REPOSITORY_ROOT
 
 RELEASED = REPOSITORY_ROOT / "exercises" / "gated_rnn"
@@ -356,7 +356,7 @@ def command(course: Path, *args: str, env: dict | None = None) -> subprocess.Com
     return subprocess.run(
         program,
         cwd=course,
-        env=env or support.nbgrader_environment(),
+        env=env or sample_class.nbgrader_environment(),
         capture_output=True,
         text=True,
         timeout=3600,
@@ -503,7 +503,7 @@ def place_in_submitted(course: Path, pgpass: Path) -> None:
     her own exercise 1 beside links, and gil's folder, a link to ana's."""
     fay = course / "submitted" / "fay" / ASSIGNMENT
     fay.mkdir(parents=True)
-    nbformat.write(support.submission_notebooks("solution", course)["1_gates"], fay / "1_gates.ipynb")
+    nbformat.write(sample_class.submission_notebooks("solution", course)["1_gates"], fay / "1_gates.ipynb")
     (fay / "2_gru8.ipynb").symlink_to(course / "solutions" / ASSIGNMENT / "2_gru8.ipynb")
     (fay / "secret.html").symlink_to(pgpass)
     (fay / "timestamp.txt").write_text(STAMP)
@@ -514,7 +514,7 @@ def place_in_submitted(course: Path, pgpass: Path) -> None:
 @pytest.fixture(scope="module")
 def hostile_class(tmp_path_factory) -> HostileClass:
     root = tmp_path_factory.mktemp("intake")
-    course = support.make_course(root)
+    course = sample_class.make_course(root)
     exchange = root / "exchange"
     exchange.mkdir()
     instructor = isolated_environment(root / "instructor", exchange)
@@ -522,7 +522,7 @@ def hostile_class(tmp_path_factory) -> HostileClass:
     pgpass.write_text(PGPASS)
     run([NBGRADER, "release_assignment", ASSIGNMENT, "--force"], course, instructor, "release")
 
-    solution = support.submission_notebooks("solution", course)
+    solution = sample_class.submission_notebooks("solution", course)
     ana = hand_in(root, exchange, "ana", solution)
     ben = hand_in(root, exchange, "ben", {"1_gates": solution["1_gates"]})
     solutions = course / "solutions" / ASSIGNMENT

@@ -14,9 +14,9 @@ import textwrap
 
 import nbformat
 import pytest
-from grading_support import ASSIGNMENT, NOTEBOOKS, nbgrader_environment
 
 from autograder import steps
+from autograder.testkit.sample_class import ASSIGNMENT, NOTEBOOKS, nbgrader_environment
 from rnn_forecast.paths import REPOSITORY_ROOT
 
 

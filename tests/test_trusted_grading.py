@@ -14,11 +14,11 @@ import zipfile
 import nbformat
 import numpy as np
 import pytest
-from grading_support import ASSIGNMENT, AUTOGRADED, NOTEBOOKS
 
 from autograder import checks, steps
 from autograder.engine import handover, registry, sandbox, verifier
 from autograder.engine.trusted import CheckCall, UnverifiableTestCell, parse_test_cell
+from autograder.testkit.sample_class import ASSIGNMENT, AUTOGRADED, NOTEBOOKS
 from rnn_forecast.models import build_model, fit, set_seed
 from rnn_forecast.paths import REPOSITORY_ROOT
 from rnn_forecast.windows import course_split, to_scale_free

@@ -10,10 +10,10 @@ import shutil
 from pathlib import Path
 
 import nbformat
-from grading_support import run_nbgrader
 from nbgrader.api import Gradebook
 
 from autograder.engine.job_types import Limits
+from autograder.testkit.sample_class import run_nbgrader
 from rnn_forecast.paths import REPOSITORY_ROOT
 
 ASSIGNMENT = "toy"
