@@ -16,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
+from nbgrader.api import Gradebook
 
 from autograder.sample_class import (
     ASSIGNMENT,
@@ -50,6 +51,7 @@ __all__ = [
     "autograde",
     "error_outputs",
     "expected_scores",
+    "flagged_notebooks",
     "grade_in_the_kernel",
     "make_class",
     "make_course",
@@ -86,3 +88,14 @@ def error_outputs(course: Path, student: str) -> dict[str, list[str]]:
             if lines:
                 found[cell_id] = lines
     return found
+
+
+def flagged_notebooks(course: Path) -> set[tuple[str, str]]:
+    """(student, notebook) of every notebook the course's SQLite gradebook marks flagged."""
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        return {
+            (submission.student.id, notebook.name)
+            for submission in gradebook.assignment_submissions(ASSIGNMENT)
+            for notebook in submission.notebooks
+            if notebook.flagged
+        }
