@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
+from nbgrader.api import Gradebook
 
 from autograder.testkit.sample_class import (
     ASSIGNMENT,
@@ -47,3 +48,14 @@ def error_outputs(course: Path, student: str) -> dict[str, list[str]]:
             if lines:
                 found[cell_id] = lines
     return found
+
+
+def flagged_notebooks(course: Path) -> set[tuple[str, str]]:
+    """(student, notebook) of every notebook the course's SQLite gradebook marks flagged."""
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        return {
+            (submission.student.id, notebook.name)
+            for submission in gradebook.assignment_submissions(ASSIGNMENT)
+            for notebook in submission.notebooks
+            if notebook.flagged
+        }

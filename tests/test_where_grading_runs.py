@@ -23,6 +23,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import grading_support as support
 import pytest
 from clone_support import SYSTEM_PATH, unprivileged_user
 from nbgrader.api import Gradebook
@@ -45,16 +46,6 @@ COMMANDS = {
 }
 
 
-def flagged(course: Path) -> set[tuple[str, str]]:
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        return {
-            (submission.student.id, notebook.name)
-            for submission in gradebook.assignment_submissions(ASSIGNMENT)
-            for notebook in submission.notebooks
-            if notebook.flagged
-        }
-
-
 def said(result: subprocess.CompletedProcess) -> str:
     return result.stdout + result.stderr
 
@@ -73,7 +64,7 @@ def test_as_an_unprivileged_user_honest_16_blank_0_neither_flagged(readme_clone,
     result = readme_clone.make(*COMMANDS[command], user=grading_user)
     assert result.returncode == 0, said(result)[-5000:]
     assert readme_clone.scores() == HONEST, said(result)[-5000:]
-    assert flagged(readme_clone.course) == set()
+    assert support.flagged_notebooks(readme_clone.course) == set()
     graded = readme_clone.course / "autograded" / "ana" / ASSIGNMENT / "2_gru8.ipynb"
     assert graded.stat().st_uid == grading_user.uid, "graded by that user"
 
