@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from autograder.engine.job_types import Limits
-from autograder.engine.orchestrate import grade_class
+from autograder.engine.orchestrate import grade_students
 from autograder.testkit import sample_class
 from autograder.testkit.local_cluster import LocalDaskCluster
 
@@ -57,7 +57,7 @@ def timed_grade_class(course: Path, **where) -> tuple[float, float]:
     """Wall seconds of grade_class and the largest kernel's peak (MiB)."""
     started = time.perf_counter()
     with open(os.devnull, "w") as quiet:
-        jobs = grade_class(
+        jobs = grade_students(
             course,
             sample_class.ASSIGNMENT,
             progress_stream=quiet,

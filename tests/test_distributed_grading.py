@@ -25,7 +25,7 @@ from toy_course import submit as submit_toy
 
 from autograder.engine.fingerprint import course_environment, environment_problem
 from autograder.engine.job_types import Limits, Outcome
-from autograder.engine.orchestrate import grade_class
+from autograder.engine.orchestrate import grade_students
 from autograder.engine.sandbox import sandbox_problem
 from autograder.testkit import sample_class
 from autograder.testkit.local_cluster import LocalDaskCluster
@@ -130,7 +130,7 @@ def test_the_class_graded_on_dask_into_postgresql_gets_the_grades_of_sequential_
     submitted = sample_class.tree_digest(course / "submitted")
 
     with LocalDaskCluster(workers=2, hidden=(course,)) as cluster:
-        jobs = grade_class(
+        jobs = grade_students(
             course,
             sample_class.ASSIGNMENT,
             limits=Limits(cell_timeout=sample_class.TEST_TIMEOUT),
@@ -258,7 +258,9 @@ def test_a_student_whose_worker_dies_is_graded_once_more_elsewhere_and_only_once
         for killer in killers:
             killer.start()
         try:
-            jobs = grade_class(course, "toy", limits=replace(LIMITS, timeout=120), scheduler=cluster.address)
+            jobs = grade_students(
+                course, "toy", limits=replace(LIMITS, timeout=120), scheduler=cluster.address
+            )
         finally:
             for killer in killers:
                 killer.stop.set()

@@ -23,7 +23,7 @@ from toy_course import (
 
 from autograder.engine.grade_class import main
 from autograder.engine.job_types import Limits, Outcome
-from autograder.engine.orchestrate import grade_class
+from autograder.engine.orchestrate import grade_students
 from autograder.testkit import sample_class
 from autograder.testkit.sample_class import run_nbgrader, tree_digest
 
@@ -35,7 +35,7 @@ pytestmark = pytest.mark.slow
 def graded(tmp_path_factory):
     course = make_course(tmp_path_factory.mktemp("parallel") / "course", SUBMISSIONS)
     before = tree_digest(course / "submitted")
-    jobs = grade_class(course, ASSIGNMENT, workers=2, limits=LIMITS)
+    jobs = grade_students(course, ASSIGNMENT, workers=2, limits=LIMITS)
     return course, {job.student: job for job in jobs}, before
 
 
@@ -73,7 +73,7 @@ def test_a_crash_is_no_memory_limit_however_much_memory_the_grader_holds(tmp_pat
     # process that started it, and the test process held over a GiB by then.
     course = make_course(tmp_path / "course", ["gus"])
     grader_memory = b"\x01" * (LIMITS.memory_mib + 100) * 2**20
-    [job] = grade_class(course, ASSIGNMENT, workers=1, limits=LIMITS)
+    [job] = grade_students(course, ASSIGNMENT, workers=1, limits=LIMITS)
     del grader_memory  # held until grading is done
     assert (job.outcome, job.score) == (Outcome.CRASHED, 0.0)
     assert job.peak_mib < 0.9 * LIMITS.memory_mib
@@ -120,13 +120,13 @@ def test_feedback_shows_pass_or_fail_and_message_but_no_hidden_test(graded):
 
 def test_regrading_one_student_replaces_only_that_student(tmp_path):
     course = make_course(tmp_path / "course", ["alice", "bob"])
-    grade_class(course, ASSIGNMENT, workers=2, limits=LIMITS)
+    grade_students(course, ASSIGNMENT, workers=2, limits=LIMITS)
     first = scores(course)
     alice_file = course / "autograded" / "alice" / ASSIGNMENT / "toy.ipynb"
     alice_written = alice_file.stat().st_mtime_ns
     submit(course, "bob", *SUBMISSIONS["alice"])  # bob resubmits a working answer
 
-    jobs = grade_class(course, ASSIGNMENT, workers=2, limits=LIMITS, students=["bob"])
+    jobs = grade_students(course, ASSIGNMENT, workers=2, limits=LIMITS, students=["bob"])
 
     assert [(job.student, job.outcome, job.score) for job in jobs] == [("bob", Outcome.GRADED, 3.0)]
     second = scores(course)
@@ -142,7 +142,7 @@ def test_a_regrade_keeps_what_the_instructor_set_by_hand(tmp_path):
     """Each job grades in a gradebook of its own; the student's earlier rows travel with it, so
     manual grades, flags, extensions and the roster survive, as under plain nbgrader autograde."""
     course = make_course(tmp_path / "course", ["alice"])
-    grade_class(course, ASSIGNMENT, workers=1, limits=LIMITS)
+    grade_students(course, ASSIGNMENT, workers=1, limits=LIMITS)
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         gradebook.find_grade("test_double", "toy", ASSIGNMENT, "alice").manual_score = 1.5
         gradebook.find_submission_notebook("toy", ASSIGNMENT, "alice").flagged = True
@@ -150,7 +150,7 @@ def test_a_regrade_keeps_what_the_instructor_set_by_hand(tmp_path):
         gradebook.db.commit()
         gradebook.grant_extension(ASSIGNMENT, "alice", days=2)
 
-    grade_class(course, ASSIGNMENT, workers=1, limits=LIMITS)
+    grade_students(course, ASSIGNMENT, workers=1, limits=LIMITS)
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         grade = gradebook.find_grade("test_double", "toy", ASSIGNMENT, "alice")
@@ -176,7 +176,7 @@ def test_command_line_prints_a_summary_and_fails_on_an_unknown_student(tmp_path,
 
 def test_missing_gradebook_says_to_release_first(tmp_path):
     with pytest.raises(SystemExit, match="release the assignment first"):
-        grade_class(tmp_path, ASSIGNMENT)
+        grade_students(tmp_path, ASSIGNMENT)
 
 
 def test_parallel_grades_of_the_course_class_equal_nbgrader_autograde(graded_class, tmp_path):
@@ -185,7 +185,7 @@ def test_parallel_grades_of_the_course_class_equal_nbgrader_autograde(graded_cla
     sample_class.make_class(course)
     before = tree_digest(course / "submitted")
 
-    jobs = grade_class(
+    jobs = grade_students(
         course,
         sample_class.ASSIGNMENT,
         workers=2,

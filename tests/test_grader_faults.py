@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from nbgrader.api import Gradebook
-from test_grade_class import make_course as make_toy_course
+from toy_course import make_course as make_toy_course
 
 from autograder.engine.grade_class import EXIT_NOT_GRADED
 from autograder.engine.sandbox import sandbox_problem

@@ -694,7 +694,7 @@ class BrokenClass:
 
 @pytest.fixture(scope="module")
 def broken_class(tmp_path_factory) -> BrokenClass:
-    from test_grade_class import ANSWER, make_course, submit
+    from toy_course import ANSWER, make_course, submit
 
     root = tmp_path_factory.mktemp("broken")
     course = make_course(root / "plain-nbgrader", ["alice"])

@@ -17,7 +17,7 @@ import pytest
 
 from autograder import checks, steps
 from autograder.engine import handover, registry, sandbox, verifier
-from autograder.engine.trusted import CheckCall, UnverifiableTestCell, parse_test_cell
+from autograder.engine.test_cells import CheckCall, UnverifiableTestCell, parse_test_cell
 from autograder.testkit.sample_class import ASSIGNMENT, AUTOGRADED, NOTEBOOKS
 from rnn_forecast.models import build_model, fit, set_seed
 from rnn_forecast.paths import REPOSITORY_ROOT

@@ -20,7 +20,7 @@ from pathlib import Path
 from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config, PyFileConfigLoader
 
-from autograder.engine.job_types import Limits, Release
+from autograder.engine.job_types import JobContext, Limits
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 #: Settings a job makes its own: its scratch folder is the course root, and it picks the gradebook.
@@ -85,7 +85,7 @@ def autograde_command(assignment: str, student: str, limits: Limits) -> list[str
     return [
         sys.executable,
         "-m",
-        "autograder.engine.limits",
+        "autograder.engine.memory_cap",
         str(limits.memory_mib),
         "--",
         nbgrader,
@@ -100,14 +100,14 @@ def autograde_command(assignment: str, student: str, limits: Limits) -> list[str
     ]
 
 
-def job_config(release: Release) -> Config:
+def job_config(context: JobContext) -> Config:
     """The configuration a job's nbgrader grades with: the course's, and the limits that
     :func:`autograde_command` passes on its command line (for the preflight's kernel)."""
     config = Config()
-    for name, value in release.config.items():
+    for name, value in context.config.items():
         section, trait = name.rsplit(".", 1)
         config[section][trait] = value
-    limits = release.limits
+    limits = context.limits
     config.SandboxedExecute.unsafe_no_sandbox = limits.unsafe_no_sandbox
     if limits.disk_mib:
         config.SandboxedKernelManager.disk_mib = limits.disk_mib

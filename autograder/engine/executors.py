@@ -30,16 +30,16 @@ from typing import Protocol
 from autograder.engine.course_config import job_config
 from autograder.engine.fingerprint import environment_problem
 from autograder.engine.grade_job import run_job
-from autograder.engine.job_types import JobResult, JobSpec, Outcome, Release
+from autograder.engine.job_types import JobContext, JobResult, JobSpec, Outcome
 
 
 class Executor(Protocol):
     """Where a class's jobs run; a context manager that releases what it holds on exit."""
 
-    def check(self, release: Release) -> None:
+    def check(self, context: JobContext) -> None:
         """Stop (SystemExit, saying what to do) before the first job if jobs cannot grade there."""
 
-    def run(self, specs: Iterable[JobSpec], release: Release) -> Iterator[JobResult]:
+    def run(self, specs: Iterable[JobSpec], context: JobContext) -> Iterator[JobResult]:
         """Each job's result, as it finishes."""
 
     def __enter__(self) -> Executor: ...
@@ -60,18 +60,18 @@ class LocalPool:
     def __init__(self, workers: int):
         self.workers = workers
 
-    def check(self, release: Release) -> None:
+    def check(self, context: JobContext) -> None:
         """Stop before the first job unless a sandboxed kernel and a verifier work here (autograder.engine.doctor)."""
         from autograder.engine.doctor import STOPPED, preflight_problem
 
-        problem = preflight_problem(job_config(release), Path(release.course_folder))
+        problem = preflight_problem(job_config(context), Path(context.course_folder))
         if problem:
             raise SystemExit(f"{STOPPED}: {problem}")
 
-    def run(self, specs: Iterable[JobSpec], release: Release) -> Iterator[JobResult]:
+    def run(self, specs: Iterable[JobSpec], context: JobContext) -> Iterator[JobResult]:
         threads = max(1, (os.cpu_count() or 1) // self.workers)
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            futures = [pool.submit(run_job, spec, release, None, threads) for spec in specs]
+            futures = [pool.submit(run_job, spec, context, None, threads) for spec in specs]
             for future in as_completed(futures):
                 yield future.result()
 
@@ -97,14 +97,14 @@ class DaskCluster:
                 '(README, "Grading beyond one machine") or check the address.'
             ) from None
 
-    def check(self, release: Release) -> None:
+    def check(self, context: JobContext) -> None:
         """Stop before the first job when a worker could not grade: no sandbox, another environment."""
         if not self.client.scheduler_info()["workers"]:
             raise SystemExit(
                 f"The Dask cluster at {self.address} has no workers: start some (`dask worker {self.address}`)."
             )
         try:
-            problems = self.client.run(worker_problem, release)
+            problems = self.client.run(worker_problem, context)
         except Exception as error:  # noqa: BLE001  (a worker without the course's package cannot even answer)
             raise SystemExit(
                 f"A worker of the Dask cluster at {self.address} cannot run the course's grading ({error!r}): "
@@ -114,18 +114,18 @@ class DaskCluster:
         if found:
             raise SystemExit("Grading stopped before the first student:\n" + "\n".join(found))
 
-    def run(self, specs: Iterable[JobSpec], release: Release) -> Iterator[JobResult]:
+    def run(self, specs: Iterable[JobSpec], context: JobContext) -> Iterator[JobResult]:
         from distributed import as_completed as as_finished
 
         run = uuid.uuid4().hex[:12]
         # Sent once, and kept as a task rather than scattered data, so that the scheduler
         # can rebuild it if every worker holding it dies.
-        shared = self.client.submit(_as_task_result, release, key=f"autograder-release-{run}")
+        shared = self.client.submit(_as_task_result, context, key=f"autograder-context-{run}")
         submissions: dict[str, int] = {}
 
         def submit(spec: JobSpec):
             submissions[spec.student] = submissions.get(spec.student, 0) + 1
-            key = f"autograde-{release.assignment}-{spec.student}-{run}-{submissions[spec.student]}"
+            key = f"autograde-{context.assignment}-{spec.student}-{run}-{submissions[spec.student]}"
             return self.client.submit(grade_on_worker, spec, shared, run, key=key, retries=0)
 
         pending = {submit(spec): spec for spec in specs}
@@ -175,18 +175,18 @@ class DaskCluster:
         self.client.close()
 
 
-async def worker_problem(release: Release) -> str | None:
+async def worker_problem(context: JobContext) -> str | None:
     """Why a worker cannot grade: another course environment (:func:`environment_problem`), or
     a sandboxed kernel or verifier that does not start there (the preflight of
     :mod:`autograder.engine.doctor`). Run in a thread: the worker's event loop keeps answering."""
-    return await asyncio.to_thread(_worker_problem, release)
+    return await asyncio.to_thread(_worker_problem, context)
 
 
-def _worker_problem(release: Release) -> str | None:
+def _worker_problem(context: JobContext) -> str | None:
     from autograder.engine.doctor import preflight_problem
 
-    problem = environment_problem(release.environment, not release.limits.unsafe_no_sandbox)
-    return problem or preflight_problem(job_config(release), None)
+    problem = environment_problem(context.environment, not context.limits.unsafe_no_sandbox)
+    return problem or preflight_problem(job_config(context), None)
 
 
 def _as_task_result(value):
@@ -204,7 +204,7 @@ def worker_lost(spec: JobSpec, started: int) -> JobResult:
     )
 
 
-def grade_on_worker(spec: JobSpec, release: Release, run: str) -> JobResult:
+def grade_on_worker(spec: JobSpec, context: JobContext, run: str) -> JobResult:
     """The task a Dask worker runs: count this start, then grade in the worker's own scratch folder."""
     from distributed import get_client, get_worker
 
@@ -215,7 +215,7 @@ def grade_on_worker(spec: JobSpec, release: Release, run: str) -> JobResult:
     if started > MAX_STARTS:
         return worker_lost(spec, started - 1)
     result = run_job(
-        spec, release, scratch_root=worker.local_directory, threads=threads_per_job(worker, client, run)
+        spec, context, scratch_root=worker.local_directory, threads=threads_per_job(worker, client, run)
     )
     return dataclasses.replace(result, attempts=started, worker=worker.address)
 

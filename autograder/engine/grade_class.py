@@ -23,7 +23,7 @@ from pathlib import Path
 
 from autograder.engine.grading_report import summary_table
 from autograder.engine.job_types import DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT, Limits, Outcome
-from autograder.engine.orchestrate import grade_class
+from autograder.engine.orchestrate import grade_students
 from autograder.engine.sandbox import SandboxedKernelManager
 
 #: The exit status when the grader failed for some students: they have no score until graded again.
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     workers = args.workers or os.cpu_count() or 1
 
     started = time.perf_counter()
-    jobs = grade_class(
+    jobs = grade_students(
         args.course_dir,
         args.assignment,
         workers,

@@ -1,6 +1,6 @@
 """One student's grading as a self-contained job: files in, files, rows and figures out.
 
-    run_job(spec, release, scratch_root=None, threads=1) -> JobResult
+    run_job(spec, context, scratch_root=None, threads=1) -> JobResult
 
 This module builds the scratch course and reads back what nbgrader wrote; the values it
 passes are in :mod:`autograder.engine.job_types`, the job's nbgrader configuration in
@@ -46,7 +46,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from autograder.engine import job_outcome
 from autograder.engine.course_config import autograde_command, job_environment, write_config
 from autograder.engine.fingerprint import environment_problem
-from autograder.engine.job_types import JobResult, JobSpec, Outcome, Release
+from autograder.engine.job_types import JobContext, JobResult, JobSpec, Outcome
 from autograder.engine.supervise import supervise
 from autograder.engine.trusted import FAULTS_VARIABLE
 
@@ -54,21 +54,23 @@ from autograder.engine.trusted import FAULTS_VARIABLE
 ATTEMPTS = 2
 
 
-def run_job(spec: JobSpec, release: Release, scratch_root: str | None = None, threads: int = 1) -> JobResult:
+def run_job(
+    spec: JobSpec, context: JobContext, scratch_root: str | None = None, threads: int = 1
+) -> JobResult:
     """Grade one submission in a scratch folder under ``scratch_root`` (default: the system's temp).
 
     A fault of the grading machinery is the outcome ``Outcome.NOT_GRADED``, never a score: the
     job then hands back no rows and no notebooks, after trying once more.
     """
     worker = socket.gethostname()
-    problem = environment_problem(release.environment, sandboxed=not release.limits.unsafe_no_sandbox)
+    problem = environment_problem(context.environment, sandboxed=not context.limits.unsafe_no_sandbox)
     if problem is not None:
         return JobResult(spec.student, Outcome.NOT_GRADED, reason=problem, log=problem, worker=worker)
     earlier = ""
     for attempt in range(1, ATTEMPTS + 1):
         scratch = Path(tempfile.mkdtemp(prefix="autograde-", dir=scratch_root))
         try:
-            result = _grade(spec, release, scratch, threads, worker)
+            result = _grade(spec, context, scratch, threads, worker)
         except Exception as error:  # noqa: BLE001  (reported as the job's outcome, with the traceback in its log)
             failure = f"{type(error).__name__}: {error}"
             result = JobResult(
@@ -87,39 +89,39 @@ def run_job(spec: JobSpec, release: Release, scratch_root: str | None = None, th
     raise AssertionError("unreachable: the last attempt returns")
 
 
-def _grade(spec: JobSpec, release: Release, scratch: Path, threads: int, worker: str) -> JobResult:
+def _grade(spec: JobSpec, context: JobContext, scratch: Path, threads: int, worker: str) -> JobResult:
     course = scratch / "course"
-    _write_files(course, {**release.files, **spec.files})
-    db_url = release.gradebook.job_url(course, release.course_id, release.assignment, spec.earlier_rows)
+    _write_files(course, {**context.files, **spec.files})
+    db_url = context.gradebook.job_url(course, context.course_id, context.assignment, spec.earlier_rows)
     write_config(
         course / "nbgrader_config.py",
         {
-            **release.config,
+            **context.config,
             "CourseDirectory.db_url": db_url,
-            "SandboxedExecute.audited_folders": [release.course_folder],
+            "SandboxedExecute.audited_folders": [context.course_folder],
         },
     )
     log = scratch / "autograde.log"
     faults = scratch / "faults.jsonl"
-    command = autograde_command(release.assignment, spec.student, release.limits)
+    command = autograde_command(context.assignment, spec.student, context.limits)
     environment = {**job_environment(threads), FAULTS_VARIABLE: str(faults)}
-    measured = supervise(command, course, environment, log, release.limits)
+    measured = supervise(command, course, environment, log, context.limits)
     text = log.read_text(errors="replace")
-    autograded = course / "autograded" / spec.student / release.assignment
+    autograded = course / "autograded" / spec.student / context.assignment
     reported = job_outcome.read_faults(faults)
     outcome = job_outcome.decide(
         measured,
         reported,
         memory_error=not reported and job_outcome.memory_error_shown(autograded, text),
-        limits=release.limits,
+        limits=context.limits,
     )
     figures = {"exit_code": measured.exit_code, "seconds": measured.seconds, "peak_mib": measured.peak_mib}
     if outcome == Outcome.NOT_GRADED:
         # The notebooks were not run, or not scored, because the grader failed: nothing to store.
         return JobResult(spec.student, outcome, reason=reported[0], log=text, worker=worker, **figures)
-    with Gradebook(db_url, release.course_id) as gradebook:
-        score, max_score = read_score(gradebook, release.assignment, spec.student)
-        rows = release.gradebook.rows_after(gradebook, release.assignment, spec.student)
+    with Gradebook(db_url, context.course_id) as gradebook:
+        score, max_score = read_score(gradebook, context.assignment, spec.student)
+        rows = context.gradebook.rows_after(gradebook, context.assignment, spec.student)
     return JobResult(
         spec.student,
         outcome,

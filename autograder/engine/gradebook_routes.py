@@ -8,7 +8,7 @@ student's earlier rows, and hands its rows back for the orchestrator to write.
 :class:`SharedServer`: the gradebook is a database server (PostgreSQL) every job reaches; the
 jobs write their rows there, and what a job that was not graded wrote is put back as it was.
 
-Both are frozen plain values: a route travels inside :class:`autograder.engine.job_types.Release`
+Both are frozen plain values: a route travels inside :class:`autograder.engine.job_types.JobContext`
 to wherever the job runs. The instructor's side calls :meth:`~GradebookRoute.earlier_rows`,
 :meth:`~GradebookRoute.snapshot`, :meth:`~GradebookRoute.store` and
 :meth:`~GradebookRoute.undo`; the job's side :meth:`~GradebookRoute.job_url` and

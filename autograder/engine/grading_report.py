@@ -1,4 +1,4 @@
-"""What the instructor sees of a class's grading: a progress line while it runs, a table at the end.
+"""What the instructor sees of a class's grading: a progress bar while it runs, a table at the end.
 
 A student whose grading failed because of the grader (outcome ``not graded``) is counted
 apart from the submissions that failed on their own, shown with what broke and what to do,
@@ -10,6 +10,9 @@ from __future__ import annotations
 import sys
 import time
 
+import rich.console
+import rich.progress
+
 from autograder.engine.intake import LEFT_OUT_HEADING
 from autograder.engine.job_types import JobResult, Outcome
 
@@ -20,44 +23,61 @@ def describe(job: JobResult) -> str:
 
 
 class Progress:
-    """One self-rewriting line on a terminal; one line per student elsewhere (CI logs)."""
+    """A progress bar (rich's) on a terminal; one line per student elsewhere (CI logs, a redirected ``make grade``)."""
 
     def __init__(self, total: int, stream=None):
         self.total, self.stream = total, stream or sys.stderr
         self.done = self.failed = self.not_graded = 0
         self.started = time.perf_counter()
-        self.interactive = self.stream.isatty()
-        self.update(None)
+        self.bar: rich.progress.Progress | None = None
+        if self.stream.isatty():
+            self.bar = rich.progress.Progress(
+                rich.progress.TextColumn("grading"),
+                rich.progress.BarColumn(),
+                rich.progress.MofNCompleteColumn(),
+                rich.progress.TextColumn("{task.fields[counts]}"),
+                rich.progress.TimeElapsedColumn(),
+                rich.progress.TextColumn("elapsed,"),
+                rich.progress.TimeRemainingColumn(),
+                rich.progress.TextColumn("left"),
+                console=rich.console.Console(file=self.stream),
+            )
+            self.task = self.bar.add_task("grading", total=total, counts=self._counts())
+            self.bar.start()
 
-    def update(self, job: JobResult | None) -> None:
-        if job is not None:
-            self.done += 1
-            self.not_graded += job.outcome == Outcome.NOT_GRADED
-            self.failed += job.outcome not in (Outcome.GRADED, Outcome.NOT_GRADED)
+    def _counts(self) -> str:
+        return f"{self.failed} failed, {self.not_graded} not graded"
+
+    def update(self, job: JobResult) -> None:
+        self.done += 1
+        self.not_graded += job.outcome == Outcome.NOT_GRADED
+        self.failed += job.outcome not in (Outcome.GRADED, Outcome.NOT_GRADED)
+        if self.bar is not None:
+            self.bar.update(self.task, advance=1, counts=self._counts())
+            return
         elapsed = time.perf_counter() - self.started
-        left = elapsed / self.done * (self.total - self.done) if self.done else float("nan")
-        width = 24
-        filled = int(width * self.done / self.total) if self.total else width
-        bar = "#" * filled + "-" * (width - filled)
-        line = (
-            f"[{bar}] {self.done}/{self.total} done, {self.failed} failed, {self.not_graded} not graded, "
-            f"{_clock(elapsed)} elapsed, {_clock(left)} left"
+        left = elapsed / self.done * (self.total - self.done)
+        score = "" if job.outcome == Outcome.NOT_GRADED else f", {job.score:g}/{job.max_score:g}"
+        self.stream.write(
+            f"{self.done}/{self.total} done, {self._counts()}, {_clock(elapsed)} elapsed, {_clock(left)} left"
+            f"  ({job.student}: {describe(job)}{score})\n"
         )
-        if self.interactive:
-            self.stream.write("\r" + line)
-        elif job is not None:
-            score = "" if job.outcome == Outcome.NOT_GRADED else f", {job.score:g}/{job.max_score:g}"
-            self.stream.write(f"{line}  ({job.student}: {describe(job)}{score})\n")
         self.stream.flush()
 
-    def close(self) -> None:
-        if self.interactive:
-            self.stream.write("\n")
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()
 
 
 def _clock(seconds: float) -> str:
-    if seconds != seconds:  # NaN: nothing finished yet
-        return "?"
+    """``_clock(75.4)`` is ``'1:15'``.
+
+    >>> _clock(75.4)
+    '1:15'
+    """
     minutes, seconds = divmod(round(seconds), 60)
     return f"{minutes}:{seconds:02d}"
 

@@ -1,6 +1,6 @@
 """The plain values a grading run passes between the instructor's machine and its jobs.
 
-:class:`Limits` and :class:`Release` are built once per run on the instructor's machine,
+:class:`Limits` and :class:`JobContext` are built once per run on the instructor's machine,
 :class:`JobSpec` once per student, :class:`JobResult` once per job (:mod:`autograder.engine.grade_job`);
 all are frozen and hold only plain data, so they cross process and machine boundaries
 (Dask pickles them) unchanged. :class:`Outcome` names what came of a job.
@@ -58,7 +58,7 @@ class Limits:
 
 
 @dataclass(frozen=True)
-class Release:
+class JobContext:
     """What every job of one grading run needs of the course, built once on the instructor's machine."""
 
     assignment: str

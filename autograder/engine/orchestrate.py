@@ -1,11 +1,11 @@
 """Grade a class: which students, what every job needs, where the jobs run, what comes back.
 
-    grade_class(course, assignment, workers=None, limits=Limits(), students=None,
-                progress_stream=None, scheduler=None) -> list[JobResult]
+    grade_students(course, assignment, workers=None, limits=Limits(), students=None,
+                   progress_stream=None, scheduler=None) -> list[JobResult]
 
 1. Reads the course's ``nbgrader_config.py`` as nbgrader does, and from it where the
    gradebook is (``CourseDirectory.db_url``; by default SQLite, ``gradebook.db``).
-2. Builds the release once (:class:`autograder.engine.job_types.Release`): the configuration,
+2. Builds the job context once (:class:`autograder.engine.job_types.JobContext`): the configuration,
    the assignment's non-notebook source files, the course environment's fingerprint and,
    with SQLite, a gradebook holding only the assignment's definition.
 3. Makes one job per student: the submission's files, read without following links and
@@ -56,11 +56,11 @@ from autograder.engine.intake import (
     score_nothing_submitted,
     shown,
 )
-from autograder.engine.job_types import JobResult, JobSpec, Limits, Outcome, Release
+from autograder.engine.job_types import JobContext, JobResult, JobSpec, Limits, Outcome
 from autograder.engine.trusted import UNSAFE_WARNING
 
 
-def grade_class(
+def grade_students(
     course: Path,
     assignment: str,
     workers: int | None = None,
@@ -91,7 +91,7 @@ def _grade(
         rules = Rules.of(coursedir)
         intakes = {student: read_for_grading(course, assignment, student, rules) for student in chosen}
         route = gradebook_route(coursedir.db_url, gradebook, assignment, coursedir.course_id)
-        release = Release(
+        context = JobContext(
             assignment=assignment,
             config=job_settings(config),
             course_id=coursedir.course_id,
@@ -101,7 +101,7 @@ def _grade(
             environment=course_environment(),
             gradebook=route,
         )
-        executor.check(release)
+        executor.check(context)
         specs = [
             JobSpec(
                 student,
@@ -117,39 +117,38 @@ def _grade(
         logs = course / ".grade_class" / assignment
         logs.mkdir(parents=True, exist_ok=True)
         max_score = float(gradebook.find_assignment(assignment).max_score)
-        progress = Progress(len(chosen) + len(unusable), stream)
-        results = [
-            JobResult(shown(name), Outcome.REFUSED, max_score=max_score, log=why, refused=(why,))
-            for name, why in unusable.items()
-        ]
-        for student in chosen:
-            if not intakes[student].notebooks():
-                score_nothing_submitted(gradebook, assignment, student)
-                results.append(
-                    JobResult(student, Outcome.GRADED, max_score=max_score, log="No notebook to grade.")
+        with Progress(len(chosen) + len(unusable), stream) as progress:
+            results = [
+                JobResult(shown(name), Outcome.REFUSED, max_score=max_score, log=why, refused=(why,))
+                for name, why in unusable.items()
+            ]
+            for student in chosen:
+                if not intakes[student].notebooks():
+                    score_nothing_submitted(gradebook, assignment, student)
+                    results.append(
+                        JobResult(student, Outcome.GRADED, max_score=max_score, log="No notebook to grade.")
+                    )
+            results = [
+                take_intake(result, intakes[result.student], gradebook, assignment)
+                if result.student in intakes
+                else result
+                for result in results
+            ]
+            for result in results:
+                progress.update(result)
+            for returned in executor.run(specs, context):
+                store(course, assignment, returned, logs)
+                if returned.outcome.nbgrader_ran and returned.autograded is not None:
+                    route.store(gradebook, assignment, returned.rows)
+                if returned.outcome == Outcome.NOT_GRADED:
+                    route.undo(gradebook, assignment, returned.student, before)
+                # Stored: a class's notebooks need not stay in memory.
+                result = dataclasses.replace(
+                    returned, max_score=returned.max_score or max_score, autograded=None, rows=None
                 )
-        results = [
-            take_intake(result, intakes[result.student], gradebook, assignment)
-            if result.student in intakes
-            else result
-            for result in results
-        ]
-        for result in results:
-            progress.update(result)
-        for returned in executor.run(specs, release):
-            store(course, assignment, returned, logs)
-            if returned.outcome.nbgrader_ran and returned.autograded is not None:
-                route.store(gradebook, assignment, returned.rows)
-            if returned.outcome == Outcome.NOT_GRADED:
-                route.undo(gradebook, assignment, returned.student, before)
-            # Stored: a class's notebooks need not stay in memory.
-            result = dataclasses.replace(
-                returned, max_score=returned.max_score or max_score, autograded=None, rows=None
-            )
-            result = take_intake(result, intakes[result.student], gradebook, assignment)
-            progress.update(result)
-            results.append(result)
-        progress.close()
+                result = take_intake(result, intakes[result.student], gradebook, assignment)
+                progress.update(result)
+                results.append(result)
     return sorted(results, key=lambda result: result.student)
 
 

@@ -24,7 +24,7 @@ import psutil
 from autograder.engine.job_types import Limits
 
 POLL = 0.2
-#: Environment variable naming the process that must outlive the autograde (autograder.engine.limits).
+#: Environment variable naming the process that must outlive the autograde (autograder.engine.memory_cap).
 GRADER_PID_VARIABLE = "AUTOGRADER_GRADER_PID"
 KERNEL_MODULES = ("ipykernel_launcher", "autograder.engine.kernel_audit")
 

@@ -32,12 +32,10 @@ trusted verdicts. For each notebook:
 
 from __future__ import annotations
 
-import ast
 import atexit
 import json
 import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
@@ -49,8 +47,9 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor
 from traitlets import Bool, List, Unicode
 
-from autograder.engine import handover, registry, sandbox
+from autograder.engine import handover, sandbox
 from autograder.engine.gradebook_rows import StudentRows, read_rows, restore_rows
+from autograder.engine.test_cells import CheckCall, UnverifiableTestCell, parse_test_cell
 from autograder.engine.verifier import Verdict, Verifier, VerifierFailed
 
 FLAGS_KEY = "autograder"
@@ -74,91 +73,6 @@ class GraderFault(RuntimeError):
     def __init__(self, what: str, todo: str = CHECK_THE_GRADER, machine: bool = False):
         super().__init__(f"{what}; {todo}" if todo else what)
         self.machine = machine
-
-
-class UnverifiableTestCell(ValueError):
-    """A graded test cell whose checks the verifier cannot run; the message says why."""
-
-
-@dataclass(frozen=True)
-class CheckCall:
-    """One call of a check in a test cell: ``check_units(model, 8)``."""
-
-    function: str
-    #: Each argument is ``("answer", name)`` for a student's variable or ``("value", literal)``.
-    args: tuple[tuple[str, object], ...]
-    kwargs: tuple[tuple[str, tuple[str, object]], ...]
-
-    def answer_names(self) -> set[str]:
-        specs = [*self.args, *(spec for _, spec in self.kwargs)]
-        return {value for kind, value in specs if kind == "answer"}
-
-    def request(self) -> dict:
-        def spec(kind_value):
-            kind, value = kind_value
-            return {kind: value}
-
-        return {
-            "function": self.function,
-            "args": [spec(a) for a in self.args],
-            "kwargs": {key: spec(s) for key, s in self.kwargs},
-        }
-
-
-def _argument(node: ast.expr, line: int) -> tuple[str, object]:
-    if isinstance(node, ast.Name):
-        return ("answer", node.id)
-    try:
-        return ("value", ast.literal_eval(node))
-    except ValueError:
-        raise UnverifiableTestCell(
-            f"line {line}: a check's argument must be a variable name or a literal, found {ast.unparse(node)}"
-        ) from None
-
-
-def parse_test_cell(source: str) -> list[CheckCall]:
-    """The check calls of a test cell; :class:`UnverifiableTestCell` if it does anything else."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError as error:
-        raise UnverifiableTestCell(f"the test cell is not valid Python ({error.msg})") from None
-    imported: dict[str, str] = {}
-    calls = []
-    for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and node.module == registry.CHECKS_MODULE and node.level == 0:
-            for alias in node.names:
-                if alias.name not in registry.declared_names():
-                    raise UnverifiableTestCell(
-                        f"line {node.lineno}: {alias.name} is not a check of {registry.CHECKS_MODULE}; "
-                        "a test cell may only import functions marked @check there"
-                    )
-                imported[alias.asname or alias.name] = alias.name
-        elif (
-            isinstance(node, ast.Expr)
-            and isinstance(node.value, ast.Call)
-            and isinstance(node.value.func, ast.Name)
-            and node.value.func.id in imported
-        ):
-            call = node.value
-            if any(isinstance(a, ast.Starred) for a in call.args) or any(
-                k.arg is None for k in call.keywords
-            ):
-                raise UnverifiableTestCell(f"line {node.lineno}: *args and **kwargs are not supported")
-            calls.append(
-                CheckCall(
-                    imported[call.func.id],
-                    tuple(_argument(a, node.lineno) for a in call.args),
-                    tuple((k.arg, _argument(k.value, node.lineno)) for k in call.keywords),
-                )
-            )
-        else:
-            raise UnverifiableTestCell(
-                f"line {node.lineno}: a test cell may only import checks from {registry.CHECKS_MODULE} "
-                f"and call them, found `{ast.unparse(node)[:60]}`"
-            )
-    if not calls:
-        raise UnverifiableTestCell(f"the test cell calls no check from {registry.CHECKS_MODULE}")
-    return calls
 
 
 # ---------------------------------------------------------------- one verifier per student
@@ -386,7 +300,8 @@ class TrustedExecute(SandboxedExecute):
     """:class:`SandboxedExecute` whose test cells are scored by the verifier's verdicts."""
 
     def _prepare(self, nb, resources) -> None:
-        self._plans = {}
+        #: index -> the test cell's checks, or why it has none the verifier can run.
+        self._checks_of_cell: dict[int, list[CheckCall] | UnverifiableTestCell] = {}
         #: index -> the source the kernel runs in place of the test cell's: without its hidden tests.
         self._visible = {}
         #: indices of test cells whose visible part calls checks, so the kernel's result means something.
@@ -395,9 +310,9 @@ class TrustedExecute(SandboxedExecute):
         for index, cell in enumerate(nb.cells):
             if _is_test_cell(cell):
                 try:
-                    self._plans[index] = parse_test_cell(cell.source)
+                    self._checks_of_cell[index] = parse_test_cell(cell.source)
                 except UnverifiableTestCell as error:
-                    self._plans[index] = error
+                    self._checks_of_cell[index] = error
                 visible = cell.copy()
                 if hidden._remove_hidden_test_region(visible):
                     self._visible[index] = visible.source
@@ -417,10 +332,10 @@ class TrustedExecute(SandboxedExecute):
         )
 
     def preprocess_cell(self, cell, resources, index):
-        plan = self._plans.get(index)
+        checks = self._checks_of_cell.get(index)
         answers = None
-        if isinstance(plan, list):
-            names = sorted(set().union(*(call.answer_names() for call in plan)))
+        if isinstance(checks, list):
+            names = sorted(set().union(*(call.answer_names() for call in checks)))
             answers = self._hand_over(names)
         source = cell.source
         cell.source = self._visible.get(index, source)
@@ -428,8 +343,8 @@ class TrustedExecute(SandboxedExecute):
             cell, resources = super().preprocess_cell(cell, resources, index)
         finally:
             cell.source = source  # the instructor's autograded copy keeps the whole test
-        if plan is not None:
-            self._replace_with_verdict(cell, plan, answers, compare=index in self._checked_in_kernel)
+        if checks is not None:
+            self._replace_with_verdict(cell, checks, answers, compare=index in self._checked_in_kernel)
         return cell, resources
 
     async def _async_hand_over(self, names: list[str]) -> dict:
@@ -457,16 +372,16 @@ class TrustedExecute(SandboxedExecute):
 
     _hand_over = run_sync(_async_hand_over)
 
-    def _replace_with_verdict(self, cell, plan, answers, compare: bool) -> None:
+    def _replace_with_verdict(self, cell, checks, answers, compare: bool) -> None:
         grade_id = cell.metadata["nbgrader"]["grade_id"]
-        if isinstance(plan, UnverifiableTestCell):
-            self.log.error("Test cell %s cannot be verified outside the kernel: %s", grade_id, plan)
+        if isinstance(checks, UnverifiableTestCell):
+            self.log.error("Test cell %s cannot be verified outside the kernel: %s", grade_id, checks)
             cell.outputs = [
-                _failure(f"this test cell cannot be graded outside the student's kernel ({plan})")
+                _failure(f"this test cell cannot be graded outside the student's kernel ({checks})")
             ]
             return
         kernel_passed = not _failed_in_kernel(cell)
-        verdict = self._judge([call.request() for call in plan], answers)
+        verdict = self._judge([call.request() for call in checks], answers)
         outputs = []
         if compare and verdict.passed != kernel_passed:
             said = "passed" if kernel_passed else "failed"

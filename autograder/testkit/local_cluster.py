@@ -1,7 +1,7 @@
 """A Dask cluster on this machine, started as real processes as an instructor would start one.
 
     with LocalDaskCluster(workers=2, hidden=(course,)) as cluster:
-        grade_class(course, ..., scheduler=cluster.address)
+        grade_students(course, ..., scheduler=cluster.address)
 
 It runs ``dask scheduler`` and one ``dask worker`` (with its nanny) per worker, each worker
 in a scratch folder of its own. ``hidden`` folders are replaced by empty ones in the

@@ -1,4 +1,4 @@
-"""Run a command under a memory cap: ``python -m autograder.engine.limits MEBIBYTES -- COMMAND...``.
+"""Run a command under a memory cap: ``python -m autograder.engine.memory_cap MEBIBYTES -- COMMAND...``.
 
 The cap is the kernel's data limit (RLIMIT_DATA: heap and private mappings), inherited
 by every process the command starts, so a student's kernel that allocates without end
@@ -32,7 +32,7 @@ def die_with_grader() -> None:
 
 def main(argv: list[str]) -> None:
     if len(argv) < 3 or argv[1] != "--" or not argv[0].isdigit():
-        sys.exit("usage: python -m autograder.engine.limits MEBIBYTES -- COMMAND [ARGS...]")
+        sys.exit("usage: python -m autograder.engine.memory_cap MEBIBYTES -- COMMAND [ARGS...]")
     limit = int(argv[0]) * 2**20
     resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
     die_with_grader()
