@@ -123,11 +123,12 @@ horizon-probes: setup
 #   make doctor           check that grading can run here (sandbox, a student kernel, the verifier)
 #   make feedback         feedback/ (HTML per student and notebook)
 #   make release-feedback publish the feedback to the exchange for students to fetch
-#   make export           grades.csv
+#   make export           grades.csv (LMS=canvas or LMS=moodle: the file that LMS's gradebook imports)
+#   make report           build/report.html: the class at a glance, one file that opens offline
 #   make calibrate        retrain the reference solutions over 10 seeds -> autograder/calibration.json
 ASSIGNMENT := gated_rnn
 NBGRADER := $(BIN)/nbgrader
-.PHONY: release collect gradebook autograde preflight doctor grade feedback release-feedback export calibrate
+.PHONY: release collect gradebook autograde preflight doctor grade feedback release-feedback export report calibrate
 
 release: setup
 	$(NBGRADER) generate_assignment $(ASSIGNMENT) --force
@@ -177,6 +178,15 @@ export: setup
 
 calibrate: setup
 	$(BIN)/python -m autograder.calibrate
+
+# The class report (README, "The class report"): scores, tests, the sentences students got,
+# the RMSE reached against the calibration, flags, cost, answers that look copied.
+# REPORT_FLAGS="--similarity 0.5 --output elsewhere.html"
+REPORT := build/report.html
+RMSE_TARGETS := 2_gru8:ex2_rmse_test:ex2_reported_rmse_test:gru8 3_stacked_lstm:ex3_rmse_test:ex3_reported_rmse_test:stacked_lstm
+report: setup
+	$(BIN)/python -m autograder.engine.class_report $(ASSIGNMENT) --output $(REPORT) \
+		--calibration autograder/calibration.json $(RMSE_TARGETS:%=--rmse %) $(REPORT_FLAGS)
 
 # Rewrites constraints.txt from what .venv holds now (after editing a requirements file).
 constraints: setup-dev
