@@ -172,9 +172,19 @@ feedback: setup
 release-feedback: setup
 	$(NBGRADER) release_feedback $(ASSIGNMENT)
 
+# LMS=canvas or LMS=moodle: build/grades-LMS.csv for that LMS's gradebook import, and beside it
+# build/grades-LMS.csv.txt naming every student the LMS may not match (autograder/engine/lms_export.py).
+LMS_EXPORTER_canvas := CanvasExport
+LMS_EXPORTER_moodle := MoodleExport
 export: setup
+ifeq ($(LMS),)
 	$(NBGRADER) export
 	@echo "Wrote grades.csv"
+else
+	@test -n "$(LMS_EXPORTER_$(LMS))" || { echo "LMS=$(LMS) is not known: use LMS=canvas or LMS=moodle"; exit 2; }
+	$(NBGRADER) export --exporter=autograder.engine.lms_export.$(LMS_EXPORTER_$(LMS)) --to build/grades-$(LMS).csv
+	@cat build/grades-$(LMS).csv.txt
+endif
 
 calibrate: setup
 	$(BIN)/python -m autograder.calibrate
