@@ -84,9 +84,9 @@ lab-instructor: setup
 
 # The browser test (Chromium driving both views) saves its screenshots in build/screenshots/;
 # this runs it and copies them to docs/screenshots/, which the README shows.
-SCREENSHOTS := student-start lesson-figure assignments validate formgrader
+SCREENSHOTS := student-start lesson-figure assignments validate formgrader report
 screenshots: setup-dev
-	$(BIN)/python -m pytest tests/test_browser.py
+	$(BIN)/python -m pytest tests/test_browser.py tests/test_class_report.py::test_the_report_opens_in_chromium_with_every_figure_drawn
 	mkdir -p docs/screenshots
 	cp $(SCREENSHOTS:%=build/screenshots/%.png) docs/screenshots/
 
@@ -97,6 +97,7 @@ bench: setup
 	$(BIN)/python benchmarks/outputs.py
 	$(BIN)/python benchmarks/autograde_per_student.py
 	$(BIN)/python benchmarks/class_grading.py
+	$(BIN)/python benchmarks/report.py
 
 # Lesson 4's memory horizon: the adding problem at several lengths, 3 cells, 5 seeds (about 25
 # minutes on 2 cores). Rewrites results/memory_horizon.json and the models lesson 4 opens.

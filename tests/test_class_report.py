@@ -186,3 +186,35 @@ def test_the_report_tells_what_to_do_without_a_gradebook(tmp_path):
     )
     assert done.returncode == 1
     assert "Grade the class first (make grade)" in done.stderr
+
+
+def test_the_report_opens_in_chromium_with_every_figure_drawn(course, report, tmp_path):
+    """The browser's view: every image decoded (none broken), each section there; the README's screenshot."""
+    from tests.lab_support import chromium
+
+    path = course / "build" / "report.html"
+    with chromium(tmp_path / "profile") as browser:
+        page = browser.new_page()
+        page.goto(path.as_uri())
+        images = page.eval_on_selector_all(
+            "img", "images => images.map(i => ({alt: i.alt, complete: i.complete, width: i.naturalWidth}))"
+        )
+        assert len(images) == 4
+        assert all(image["complete"] and image["width"] > 0 for image in images), images
+        for section in (
+            "scores",
+            "tests",
+            "failures",
+            "rmse",
+            "flagged",
+            "not-clean",
+            "late",
+            "cost",
+            "copied",
+        ):
+            assert page.locator(f"h2#{section}").is_visible()
+        assert page.locator("mark").count() > 0
+        shots = REPOSITORY_ROOT / "build" / "screenshots"
+        shots.mkdir(parents=True, exist_ok=True)
+        page.set_viewport_size({"width": 1100, "height": 1000})
+        page.screenshot(path=shots / "report.png")

@@ -326,6 +326,7 @@ def render(
         parts.append(
             _image(score_figure(data), "Score distribution: the whole assignment, then each notebook")
         )
+    parts.append(_at_a_glance(data, rows, pairs))
     parts.append("<h2 id='tests'>Tests</h2>")
     parts.append(
         "<p class='note'>Discrimination: the correlation of passing a test with the rest of the "
@@ -397,6 +398,33 @@ def render(
     parts += _copied_section(pairs, threshold, compared)
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _at_a_glance(data: ClassData, rows: list[TestStatistics], pairs: list[SimilarPair]) -> str:
+    """The few lines to read before Monday's class: the commonest failure, what to look at."""
+    points = []
+    common = max(
+        ((count, sentence, row.cell) for row in rows for sentence, count in row.failures),
+        default=None,
+        key=lambda found: found[0],
+    )
+    if common is not None:
+        count, sentence, cell = common
+        points.append(
+            f"Most common failure: <b>{count} ×</b> “{e(sentence)}” ({e(cell.notebook)} · {e(cell.grade_id)})."
+        )
+    called = [row for row in rows if row.call_out]
+    if called:
+        points.append(
+            f"{len(called)} tests called out (nearly everyone fails them, or they separate no one)."
+        )
+    flagged = sum(bool(s.flagged_notebooks or s.flags) for s in data.submissions)
+    unclean = sum(bool(s.job and s.job.get("outcome") != "graded") for s in data.submissions)
+    late = sum(s.seconds_late > 0 for s in data.submissions)
+    points.append(
+        f"{flagged} flagged, {unclean} not graded cleanly, {late} late; {len(pairs)} pairs look copied."
+    )
+    return "<h2 id='glance'>At a glance</h2><ul>" + "".join(f"<li>{point}</li>" for point in points) + "</ul>"
 
 
 def _submissions_sections(data: ClassData) -> list[str]:
