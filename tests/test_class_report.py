@@ -8,6 +8,7 @@ again from the gradebook and the notebooks by other code, and compared with the 
 
 from __future__ import annotations
 
+import json
 import re
 import statistics
 import subprocess
@@ -17,7 +18,7 @@ import numpy as np
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder.engine.class_data import read_class
+from autograder.engine.class_data import job_record_path, read_class
 from autograder.engine.class_report import calibration_targets
 from autograder.engine.similarity import similar_pairs
 from autograder.testkit.report_class import CLASS, HOSTILE_FLAG, build_class
@@ -186,6 +187,7 @@ def test_the_report_tells_what_to_do_without_a_gradebook(tmp_path):
     )
     assert done.returncode == 1
     assert "Grade the class first (make grade)" in done.stderr
+    assert not (tmp_path / "gradebook.db").exists()  # no empty gradebook left in the course
 
 
 def test_the_report_opens_in_chromium_with_every_figure_drawn(course, report, tmp_path):
@@ -218,3 +220,22 @@ def test_the_report_opens_in_chromium_with_every_figure_drawn(course, report, tm
         shots.mkdir(parents=True, exist_ok=True)
         page.set_viewport_size({"width": 1100, "height": 1000})
         page.screenshot(path=shots / "report.png")
+
+
+def test_the_report_opens_on_the_commonest_failure_and_the_counts(report):
+    glance = text_of(re.search(r"<h2 id='glance'>.*?</ul>", report, re.S).group(0))
+    assert "Most common failure: 3 × “expected 8 units in the recurrent layer, found 32”" in glance
+    assert "1 flagged, 1 not graded cleanly, 1 late; 1 pair looks copied." in glance
+
+
+def test_make_grade_records_each_jobs_outcome_and_cost_where_the_report_reads_it(tmp_path):
+    from autograder.engine.job_types import JobResult, Outcome
+    from autograder.engine.orchestrate import store
+
+    logs = tmp_path / ".grade_class" / ASSIGNMENT
+    logs.mkdir(parents=True)
+    job = JobResult("ana", Outcome.MEMORY, exit_code=-9, seconds=12.5, peak_mib=4000.0, log="killed")
+    store(tmp_path, ASSIGNMENT, job, logs)
+    record = json.loads(job_record_path(tmp_path, ASSIGNMENT, "ana").read_text(encoding="utf-8"))
+    assert record["outcome"] == "memory limit"
+    assert (record["exit_code"], record["seconds"], record["peak_mib"]) == (-9, 12.5, 4000.0)

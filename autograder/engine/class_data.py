@@ -22,6 +22,7 @@ from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook
+from sqlalchemy.engine import make_url
 
 from autograder.engine.course_config import read_course_config
 from autograder.engine.job_outcome import read_flags
@@ -103,6 +104,10 @@ def read_class(course: Path, assignment: str) -> ClassData:
     """The class's graded submissions of ``assignment`` in the nbgrader course at ``course``."""
     course = Path(course).resolve()
     _, coursedir = read_course_config(course)
+    url = make_url(coursedir.db_url)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).is_file():
+        # Opening it would create an empty gradebook in the instructor's course.
+        raise FileNotFoundError(f"no gradebook at {url.database}")
     with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
         defined = gradebook.find_assignment(assignment)
         tests = [

@@ -421,9 +421,8 @@ def _at_a_glance(data: ClassData, rows: list[TestStatistics], pairs: list[Simila
     flagged = sum(bool(s.flagged_notebooks or s.flags) for s in data.submissions)
     unclean = sum(bool(s.job and s.job.get("outcome") != "graded") for s in data.submissions)
     late = sum(s.seconds_late > 0 for s in data.submissions)
-    points.append(
-        f"{flagged} flagged, {unclean} not graded cleanly, {late} late; {len(pairs)} pairs look copied."
-    )
+    copied = "1 pair looks" if len(pairs) == 1 else f"{len(pairs)} pairs look"
+    points.append(f"{flagged} flagged, {unclean} not graded cleanly, {late} late; {copied} copied.")
     return "<h2 id='glance'>At a glance</h2><ul>" + "".join(f"<li>{point}</li>" for point in points) + "</ul>"
 
 
