@@ -16,15 +16,16 @@ import sys
 
 import numpy as np
 import pytest
+from cluster_support import PostgresServer, postgres_problem
+from grading_support import error_outputs
 from nbgrader.api import Gradebook
 
 from autograder.engine.class_data import job_record_path, read_class
-from autograder.engine.class_report import calibration_targets
+from autograder.engine.class_report import calibration_targets, write_report
 from autograder.engine.similarity import similar_pairs
 from autograder.testkit.report_class import CLASS, HOSTILE_FLAG, build_class
-from autograder.testkit.sample_class import ASSIGNMENT, make_course, nbgrader_environment
+from autograder.testkit.sample_class import ASSIGNMENT, make_course, nbgrader_environment, run_nbgrader
 from rnn_forecast.paths import REPOSITORY_ROOT
-from tests.grading_support import error_outputs
 
 pytestmark = pytest.mark.slow  # the course's gradebook comes from a real `nbgrader generate_assignment`
 
@@ -192,7 +193,7 @@ def test_the_report_tells_what_to_do_without_a_gradebook(tmp_path):
 
 def test_the_report_opens_in_chromium_with_every_figure_drawn(course, report, tmp_path):
     """The browser's view: every image decoded (none broken), each section there; the README's screenshot."""
-    from tests.lab_support import chromium
+    from lab_support import chromium
 
     path = course / "build" / "report.html"
     with chromium(tmp_path / "profile") as browser:
@@ -239,3 +240,30 @@ def test_make_grade_records_each_jobs_outcome_and_cost_where_the_report_reads_it
     record = json.loads(job_record_path(tmp_path, ASSIGNMENT, "ana").read_text(encoding="utf-8"))
     assert record["outcome"] == "memory limit"
     assert (record["exit_code"], record["seconds"], record["peak_mib"]) == (-9, 12.5, 4000.0)
+
+
+def comparable(report: str) -> str:
+    """The report's text, without the minute it was written."""
+    return re.sub(r"written \S+ \S+ UTC", "written", text_of(report))
+
+
+@pytest.mark.skipif(postgres_problem() is not None, reason=str(postgres_problem()))
+def test_a_class_in_a_postgresql_gradebook_gives_the_same_report(report, tmp_path):
+    """The gradebook on a PostgreSQL server (nbgrader_config.py's db_url), the same class: the same page."""
+    course = make_course(tmp_path, register=False)
+    with PostgresServer() as server:
+        url = server.create_database("report")
+        with (course / "nbgrader_config.py").open("a", encoding="utf-8") as config:
+            config.write(f"\nc.CourseDirectory.db_url = {url!r}\n")
+        released = run_nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
+        assert released.returncode == 0, released.stderr[-3000:]
+        (course / "gradebook.db").unlink(missing_ok=True)
+        build_class(course, CLASS, db_url=url)
+        output = write_report(
+            course,
+            ASSIGNMENT,
+            course / "report.html",
+            calibration_targets(RMSE, REPOSITORY_ROOT / "autograder" / "calibration.json"),
+        )
+        assert not (course / "gradebook.db").exists()
+        assert comparable(output.read_text(encoding="utf-8")) == comparable(report)
