@@ -33,7 +33,7 @@ _PRINTED_RMSE = re.compile(r"test RMSE (-?[\d,]+(?:\.\d+)?) index points")
 
 
 @dataclass(frozen=True)
-class TestCell:
+class GradedCell:
     """One graded cell of the assignment, as the gradebook defines it."""
 
     notebook: str
@@ -75,7 +75,7 @@ class Submission:
     def name(self) -> str:
         return " ".join(part for part in (self.first_name, self.last_name) if part) or self.student
 
-    def passed(self, cell: TestCell) -> bool:
+    def passed(self, cell: GradedCell) -> bool:
         """Full points, and no failure shown (a 0-point check passes only if it showed none)."""
         key = (cell.notebook, cell.grade_id)
         return key not in self.failures and self.points.get(key, 0.0) >= cell.points
@@ -85,7 +85,7 @@ class Submission:
 class ClassData:
     assignment: str
     course_id: str
-    tests: list[TestCell]
+    tests: list[GradedCell]
     submissions: list[Submission]
     #: notebook -> {answer cell grade_id: the released starter code}
     starter: dict[str, dict[str, str]]
@@ -111,7 +111,7 @@ def read_class(course: Path, assignment: str) -> ClassData:
     with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
         defined = gradebook.find_assignment(assignment)
         tests = [
-            TestCell(notebook.name, cell.name, float(cell.max_score), cell.cell_type)
+            GradedCell(notebook.name, cell.name, float(cell.max_score), cell.cell_type)
             for notebook in sorted(defined.notebooks, key=lambda n: n.name)
             for cell in notebook.grade_cells
         ]

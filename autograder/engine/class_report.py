@@ -40,8 +40,8 @@ from pathlib import Path
 
 from autograder.engine.class_data import (
     ClassData,
+    GradedCell,
     Submission,
-    TestCell,
     found_figure,
     printed_rmse,
     read_class,
@@ -71,8 +71,8 @@ class RmseTarget:
 
 
 @dataclass(frozen=True)
-class TestStatistics:
-    cell: TestCell
+class CellStatistics:
+    cell: GradedCell
     passed: int
     taken: int
     mean_points: float
@@ -108,7 +108,7 @@ def point_biserial(passed: list[bool], rest: list[float]) -> float | None:
     return covariance / spread
 
 
-def test_statistics(data: ClassData) -> list[TestStatistics]:
+def cell_statistics(data: ClassData) -> list[CellStatistics]:
     """Per autograded test cell: how many passed, mean points, discrimination, failure sentences."""
     rows = []
     for cell in data.tests:
@@ -120,7 +120,7 @@ def test_statistics(data: ClassData) -> list[TestStatistics]:
         rest = [s.score - p for s, p in zip(data.submissions, points, strict=True)]
         sentences = Counter(s.failures[key] for s in data.submissions if key in s.failures)
         rows.append(
-            TestStatistics(
+            CellStatistics(
                 cell,
                 sum(passed),
                 len(passed),
@@ -198,7 +198,7 @@ def _histogram(axis, values: list[float], maximum: float, title: str, color: str
     axis.yaxis.get_major_locator().set_params(integer=True)
 
 
-def tests_figure(rows: list[TestStatistics]) -> str:
+def pass_rate_figure(rows: list[CellStatistics]) -> str:
     """Each test's pass rate (bar) and discrimination (dot), one row per test."""
     plt = _pyplot()
     figure, (left, right) = plt.subplots(1, 2, figsize=(9, 0.32 * len(rows) + 1.2), sharey=True)
@@ -306,7 +306,7 @@ def render(
     """The whole report, as one HTML page."""
     targets = targets or []
     pairs = pairs or []
-    rows = test_statistics(data)
+    rows = cell_statistics(data)
     scores = [s.score for s in data.submissions]
     maximum = max((s.max_score for s in data.submissions), default=0.0)
     parts = [
@@ -334,7 +334,9 @@ def render(
         f"a pass rate below {NEARLY_ALL_FAIL:.0%}: nearly everyone fails it.</p>"
     )
     if rows:
-        parts.append(_image(tests_figure(rows), "Pass rate and discrimination per test (orange: called out)"))
+        parts.append(
+            _image(pass_rate_figure(rows), "Pass rate and discrimination per test (orange: called out)")
+        )
     parts.append(
         _table(
             ["notebook", "test", "points", "passed", "mean points", "discrimination", ""],
@@ -400,7 +402,7 @@ def render(
     return "\n".join(parts)
 
 
-def _at_a_glance(data: ClassData, rows: list[TestStatistics], pairs: list[SimilarPair]) -> str:
+def _at_a_glance(data: ClassData, rows: list[CellStatistics], pairs: list[SimilarPair]) -> str:
     """The few lines to read before Monday's class: the commonest failure, what to look at."""
     points = []
     common = max(
