@@ -25,8 +25,8 @@ import itertools
 from collections import Counter
 from dataclasses import dataclass
 
-import numpy as np
 from copydetect import CodeFingerprint, compare_files
+from copydetect.utils import get_token_coverage
 
 from autograder.engine.class_data import ClassData, Submission
 
@@ -60,15 +60,22 @@ def common_limit(size: int) -> int:
     return max(2, size // 10)
 
 
-def _fingerprint(code: str, boilerplate=None) -> CodeFingerprint:
-    return CodeFingerprint(
-        _Named.name,
-        NOISE_THRESHOLD,
-        WINDOW,
-        boilerplate=boilerplate if boilerplate is not None else [],
-        fp=_Named(code),
-        language="python",
+def _fingerprint(code: str) -> CodeFingerprint:
+    return CodeFingerprint(_Named.name, NOISE_THRESHOLD, WINDOW, fp=_Named(code), language="python")
+
+
+def _without(fingerprint: CodeFingerprint, ignored: set) -> CodeFingerprint:
+    """``fingerprint`` with every occurrence of the ``ignored`` hashes dropped.
+
+    copydetect's own ``boilerplate`` argument drops only the first occurrence of a repeated
+    hash, and the starter code repeats (``set_seed(0)`` opens two exercises).
+    """
+    fingerprint.hashes = fingerprint.hashes - ignored
+    fingerprint.hash_idx = {h: i for h, i in fingerprint.hash_idx.items() if h not in ignored}
+    fingerprint.token_coverage = get_token_coverage(
+        fingerprint.hash_idx, fingerprint.k, len(fingerprint.filtered_code)
     )
+    return fingerprint
 
 
 class _Named:
@@ -95,8 +102,7 @@ def similar_pairs(data: ClassData, threshold: float) -> tuple[list[SimilarPair],
     plain = {student: _fingerprint(code) for student, code in codes.items()}
     counts = Counter(h for fingerprint in plain.values() for h in fingerprint.hashes)
     ignored |= {h for h, count in counts.items() if count > common_limit(len(codes))}
-    boilerplate = np.array(sorted(ignored), dtype=np.int64)
-    prints = {student: _fingerprint(code, boilerplate) for student, code in codes.items()}
+    prints = {student: _without(fingerprint, ignored) for student, fingerprint in plain.items()}
     pairs, compared = [], 0
     for first, second in itertools.combinations(sorted(prints), 2):
         compared += 1
