@@ -84,9 +84,9 @@ lab-instructor: setup
 
 # The browser test (Chromium driving both views) saves its screenshots in build/screenshots/;
 # this runs it and copies them to docs/screenshots/, which the README shows.
-SCREENSHOTS := student-start lesson-figure assignments validate formgrader
+SCREENSHOTS := student-start lesson-figure assignments validate formgrader report
 screenshots: setup-dev
-	$(BIN)/python -m pytest tests/test_browser.py
+	$(BIN)/python -m pytest tests/test_browser.py tests/test_class_report.py::test_the_report_opens_in_chromium_with_every_figure_drawn
 	mkdir -p docs/screenshots
 	cp $(SCREENSHOTS:%=build/screenshots/%.png) docs/screenshots/
 
@@ -97,6 +97,7 @@ bench: setup
 	$(BIN)/python benchmarks/outputs.py
 	$(BIN)/python benchmarks/autograde_per_student.py
 	$(BIN)/python benchmarks/class_grading.py
+	$(BIN)/python benchmarks/report.py
 
 # Lesson 4's memory horizon: the adding problem at several lengths, 3 cells, 5 seeds (about 25
 # minutes on 2 cores). Rewrites results/memory_horizon.json and the models lesson 4 opens.
@@ -123,11 +124,12 @@ horizon-probes: setup
 #   make doctor           check that grading can run here (sandbox, a student kernel, the verifier)
 #   make feedback         feedback/ (HTML per student and notebook)
 #   make release-feedback publish the feedback to the exchange for students to fetch
-#   make export           grades.csv
+#   make export           grades.csv (LMS=canvas or LMS=moodle: the file that LMS's gradebook imports)
+#   make report           build/report.html: the class at a glance, one file that opens offline
 #   make calibrate        retrain the reference solutions over 10 seeds -> autograder/calibration.json
 ASSIGNMENT := gated_rnn
 NBGRADER := $(BIN)/nbgrader
-.PHONY: release collect gradebook autograde preflight doctor grade feedback release-feedback export calibrate
+.PHONY: release collect gradebook autograde preflight doctor grade feedback release-feedback export report calibrate
 
 release: setup
 	$(NBGRADER) generate_assignment $(ASSIGNMENT) --force
@@ -171,12 +173,31 @@ feedback: setup
 release-feedback: setup
 	$(NBGRADER) release_feedback $(ASSIGNMENT)
 
+# LMS=canvas or LMS=moodle: build/grades-LMS.csv for that LMS's gradebook import, and beside it
+# build/grades-LMS.csv.txt naming every student the LMS may not match (autograder/engine/lms_export.py).
+LMS_EXPORTER_canvas := CanvasExport
+LMS_EXPORTER_moodle := MoodleExport
 export: setup
+ifeq ($(LMS),)
 	$(NBGRADER) export
 	@echo "Wrote grades.csv"
+else
+	@test -n "$(LMS_EXPORTER_$(LMS))" || { echo "LMS=$(LMS) is not known: use LMS=canvas or LMS=moodle"; exit 2; }
+	$(NBGRADER) export --exporter=autograder.engine.lms_export.$(LMS_EXPORTER_$(LMS)) --to build/grades-$(LMS).csv
+	@cat build/grades-$(LMS).csv.txt
+endif
 
 calibrate: setup
 	$(BIN)/python -m autograder.calibrate
+
+# The class report (README, "The class report"): scores, tests, the sentences students got,
+# the RMSE reached against the calibration, flags, cost, answers that look copied.
+# REPORT_FLAGS="--similarity 0.5 --output elsewhere.html"
+REPORT := build/report.html
+RMSE_TARGETS := 2_gru8:ex2_rmse_test:ex2_reported_rmse_test:gru8 3_stacked_lstm:ex3_rmse_test:ex3_reported_rmse_test:stacked_lstm
+report: setup
+	$(BIN)/python -m autograder.engine.class_report $(ASSIGNMENT) --output $(REPORT) \
+		--calibration autograder/calibration.json $(RMSE_TARGETS:%=--rmse %) $(REPORT_FLAGS)
 
 # Rewrites constraints.txt from what .venv holds now (after editing a requirements file).
 constraints: setup-dev

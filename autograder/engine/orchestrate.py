@@ -31,6 +31,7 @@ else. Nothing under ``submitted/`` is written to.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import shutil
 import sys
@@ -226,10 +227,17 @@ def source_files(course: Path, coursedir: CourseDirectory, assignment: str) -> d
     return _files(course, sorted(find_all_files(str(source), [*coursedir.ignore, "*.ipynb"])))
 
 
+#: What store() records of each job beside its log: the outcome and the grading's cost.
+JOB_RECORD_FIELDS = ("outcome", "exit_code", "seconds", "peak_mib", "reason", "attempts", "worker")
+
+
 def store(course: Path, assignment: str, result: JobResult, logs: Path) -> None:
     """Put the notebooks a job brought back into the course; of a job in which nbgrader never ran,
     only its log. Its rows go through the gradebook's route."""
     (logs / f"{result.student}.log").write_text(result.log, encoding="utf-8")
+    # What was measured, for the class report (autograder.engine.class_data reads it back).
+    record = {name: getattr(result, name) for name in JOB_RECORD_FIELDS}
+    (logs / f"{result.student}.json").write_text(json.dumps(record, default=str), encoding="utf-8")
     if not result.outcome.nbgrader_ran or result.autograded is None:
         return
     folder = course / "autograded" / result.student / assignment
