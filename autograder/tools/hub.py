@@ -18,8 +18,8 @@ repository in the instructor's home that only the instructor can read:
   ``results/``, the lessons and the few ``autograder`` modules their notebooks import:
   :data:`PUBLISHED`), copied from the instructor's course, never ``solutions/``;
 - ``env/``: the environment every student's server runs on: a virtual environment of that
-  Python which reads the published course first, then the packages of the ``.venv`` make hub
-  runs from (read-only, shared by every account), and nbgrader's system-wide configuration;
+  Python with the packages of the ``.venv`` make hub runs from (hard links, read-only), the
+  published course on its path, and nbgrader's system-wide configuration;
 - ``exchange/``: nbgrader's exchange with nbgrader's permissions (students write to
   ``inbound/`` without reading it, read ``outbound/``, fetch their own feedback by name);
 - ``state/``: the hub's own, root's alone: its configuration, database, cookie secret and
@@ -384,26 +384,45 @@ def clone_course(source: Path, course: Path, instructor: pwd.struct_passwd) -> N
     )
 
 
-def build_env(target: Path, course: Path, python: Path, owner: pwd.struct_passwd | None = None) -> None:
-    """A virtual environment at ``target`` that imports ``course`` first, then the packages of
-    the environment make hub runs from, read in place (installed once, by the pinned
-    requirements: a class shares them, as a university server shares its system Python).
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # another filesystem
+        shutil.copy2(source, target)
 
-    Its ``bin/`` gets the console scripts of that environment (nbgrader, jupyter, ...) pointed
-    at its own Python, and a ``.installed`` stamp newer than the requirements, so that the
+
+def build_env(target: Path, course: Path, python: Path) -> None:
+    """A virtual environment at ``target`` that imports ``course``, with the packages of the
+    environment make hub runs from (installed once, from the pinned requirements).
+
+    The packages are hard links to that environment's files where both are on one
+    filesystem (copies otherwise): owned by root, read-only to every account, and inside
+    ``target``, so that the grading sandbox, which shows a kernel its environment's folder,
+    shows them too. The environment's own editable install (which points at the checkout
+    make hub runs from, ``solutions/`` beside it) is left out; a ``.pth`` names ``course``.
+    ``bin/`` gets that environment's console scripts (nbgrader, jupyter, ...) pointed at
+    ``target``'s Python, and a ``.installed`` stamp newer than the requirements, so that the
     course's ``make`` targets use it as they would the ``.venv`` of ``make setup``.
     """
     shared = Path(sysconfig.get_paths()["purelib"])
-    if not open_to_everyone(shared):
-        raise HubError(
-            f"{shared} (the packages of the environment make hub runs from) is in a folder not every account "
-            "may enter: run make hub from a checkout every account can read, for example under /srv or /opt."
-        )
     if not (target / "bin" / "python").exists():
         _run([str(python), "-m", "venv", "--without-pip", str(target)], f"creating {target}")
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
     site = target / "lib" / version / "site-packages"
-    (site / "gated_rnn_course.pth").write_text(f"{course}\n{shared}\n")
+    source_stamp = Path(sys.prefix) / ".installed"
+    wanted = f"{shared} {source_stamp.stat().st_mtime_ns if source_stamp.exists() else 0}\n"
+    stamp = target / ".packages-from"
+    if not (stamp.is_file() and stamp.read_text() == wanted):
+        shutil.rmtree(site)
+        shutil.copytree(
+            shared,
+            site,
+            symlinks=True,
+            copy_function=_link_or_copy,
+            ignore=shutil.ignore_patterns("__editable__*", "gated_rnn_course-*", "__pycache__"),
+        )
+        stamp.write_text(wanted)
+    (site / "gated_rnn_course.pth").write_text(f"{course}\n")
     running = Path(sys.prefix) / "bin"
     for script in sorted(running.iterdir()):
         if script.name.startswith(("python", "activate", "pip")) or not script.is_file():
@@ -414,11 +433,6 @@ def build_env(target: Path, course: Path, python: Path, owner: pwd.struct_passwd
             copy.write_bytes(b"#!" + str(target / "bin" / "python").encode() + b"\n" + lines[1])
             os.chmod(copy, 0o755)
     (target / ".installed").touch()
-    if owner is not None:
-        _run(
-            ["chown", "-R", "-h", f"{owner.pw_uid}:{owner.pw_gid}", str(target)],
-            f"giving {target} to {owner.pw_name}",
-        )
 
 
 def prepare_course(hub: Hub, instructor: pwd.struct_passwd, python: Path, source: Path) -> None:
@@ -430,7 +444,8 @@ def prepare_course(hub: Hub, instructor: pwd.struct_passwd, python: Path, source
         raise HubError(
             f"{hub.course} is not a folder of {instructor.pw_name}'s: the instructor must own the course."
         )
-    build_env(hub.course / ".venv", hub.course, python, instructor)
+    # Root's, read-only to the instructor: its packages are links to root's own files.
+    build_env(hub.course / ".venv", hub.course, python)
 
 
 def publish(hub: Hub) -> None:
