@@ -413,14 +413,22 @@ def build_env(target: Path, course: Path, python: Path) -> None:
     wanted = f"{shared} {source_stamp.stat().st_mtime_ns if source_stamp.exists() else 0}\n"
     stamp = target / ".packages-from"
     if not (stamp.is_file() and stamp.read_text() == wanted):
-        shutil.rmtree(site)
-        shutil.copytree(
-            shared,
-            site,
-            symlinks=True,
-            copy_function=_link_or_copy,
-            ignore=shutil.ignore_patterns("__editable__*", "gated_rnn_course-*", "__pycache__"),
-        )
+        # The packages, and what they install beside them: JupyterLab's application and the
+        # labextensions (share/jupyter), the server extensions they switch on (etc/jupyter).
+        for relative, ignored in (
+            (site.relative_to(target), ("__editable__*", "gated_rnn_course-*", "__pycache__")),
+            (Path("share") / "jupyter", ()),
+            (Path("etc") / "jupyter", ("nbgrader_config.py",)),
+        ):
+            shutil.rmtree(target / relative, ignore_errors=True)
+            if (Path(sys.prefix) / relative).is_dir():
+                shutil.copytree(
+                    Path(sys.prefix) / relative,
+                    target / relative,
+                    symlinks=True,
+                    copy_function=_link_or_copy,
+                    ignore=shutil.ignore_patterns(*ignored),
+                )
         stamp.write_text(wanted)
     (site / "gated_rnn_course.pth").write_text(f"{course}\n")
     running = Path(sys.prefix) / "bin"
