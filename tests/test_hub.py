@@ -175,11 +175,12 @@ def nbgrader(
 
 
 def hand_in(course_class: Class, student: str) -> Path:
-    """The student fetches the assignment, puts their work in place, and submits it."""
+    """The student fetches the assignment (once), puts their work in place, and submits it."""
     env = course_class.hub.env
     home = course_class.home(student)
-    succeeded(nbgrader(student, "fetch_assignment", ASSIGNMENT, env=env))
     fetched = home / "exercises" / ASSIGNMENT
+    if not fetched.is_dir():
+        succeeded(nbgrader(student, "fetch_assignment", ASSIGNMENT, env=env))
     for name, notebook in submission_notebooks(WORK[student], course_class.hub.course).items():
         target = fetched / f"{name}.ipynb"
         nbformat.write(notebook, target)
