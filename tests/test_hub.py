@@ -8,15 +8,19 @@ instructor. Everything it makes is removed afterwards, the accounts and their pr
 included, even when a test fails. Not root (a developer's machine): skipped, since only
 root can create accounts and a hub that spawns servers as them.
 
+- The hub: JupyterHub with its proxy, logged in through PAM by Chromium as a student and
+  the instructor; each sees its own view (a student the Assignment List and Validate, the
+  instructor Formgrader), the student fetches and submits from the Assignments tab; a
+  wrong password is refused.
 - Isolation: as a student account, the other student's work, the instructor's
-  ``solutions/`` (nbgrader's source folder) and ``gradebook.db``, and the inbound's listing
-  are refused; links planted in the inbound bring nothing into ``submitted/`` at collect.
-- The hub: JupyterHub with its proxy, logged in through PAM by Chromium as each account;
-  each sees its own view (a student the Assignment List and Validate, the instructor
-  Formgrader). Then the loop with nbgrader's commands run as each account: the students
-  fetch and submit (one the reference solution, one the blank release), the instructor
+  ``solutions/`` (nbgrader's source folder), ``gradebook.db`` and configuration, and the
+  inbound's listing are refused; links planted in the inbound bring nothing into
+  ``submitted/`` at collect.
+- The loop, with nbgrader's commands run as each account (not in the browser): the
+  students submit (one the reference solution, one the blank release), the instructor
   collects, runs ``make grade`` (sandboxed, unprivileged), generates and releases
-  feedback; each student fetches their own feedback and no one else's.
+  feedback; each student fetches their own feedback, with the gradebook's scores, and
+  cannot list anyone's.
 """
 
 from __future__ import annotations
@@ -189,63 +193,6 @@ def hand_in(course_class: Class, student: str) -> Path:
     return fetched
 
 
-# ---------------------------------------------------------------- isolation between accounts
-
-
-def test_a_student_reads_nothing_of_another_or_the_instructor_and_links_in_the_inbound_bring_nothing(
-    course_class,
-):
-    hub = course_class.hub
-    ana_work = hand_in(course_class, ANA)
-    solution = hub.course / "solutions" / ASSIGNMENT / "2_gru8.ipynb"
-    refused = {
-        "another student's home": ana_work / "2_gru8.ipynb",
-        "the instructor's solutions": solution,
-        "the instructor's gradebook": hub.course / "gradebook.db",
-        "the instructor's course config": hub.course / "nbgrader_config.py",
-    }
-    for what, path in refused.items():
-        assert path.exists(), what
-        result = as_user(BEN, ["cat", str(path)])
-        assert "Permission denied" in result.stderr, what
-    inbound = hub.exchange / "gated-rnn" / "inbound"
-    listing = as_user(BEN, ["ls", str(inbound)])
-    assert "Permission denied" in listing.stderr, "ben lists the inbound"
-    # A hard link needs the file to be reachable and (fs.protected_hardlinks) his own.
-    for target in (solution, ana_work / "2_gru8.ipynb"):
-        linked = as_user(BEN, ["ln", str(target), str(course_class.home(BEN) / "stolen.ipynb")])
-        assert linked.returncode != 0, f"hard link to {target}"
-
-    # ben submits honestly once, then plants links in a submission folder of his own.
-    hand_in(course_class, BEN)
-    # Stamped now, after his honest submission: collect takes this one.
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
-    planted = inbound / f"{BEN}+{ASSIGNMENT}+{stamp}+planted"
-    succeeded(as_user(BEN, ["mkdir", str(planted)]))
-    succeeded(as_user(BEN, ["sh", "-c", f"printf '%s' '{stamp}' > '{planted}/timestamp.txt'"]))
-    succeeded(as_user(BEN, ["ln", "-s", str(solution), str(planted / "2_gru8.ipynb")]))
-    succeeded(as_user(BEN, ["ln", "-s", str(ana_work / "1_gates.ipynb"), str(planted / "1_gates.ipynb")]))
-    succeeded(as_user(BEN, ["ln", "-s", str(hub.course / "gradebook.db"), str(planted / "gradebook.html")]))
-
-    collected = succeeded(
-        as_user(INSTRUCTOR, ["make", "collect", "UPDATE=1"], hub.course, COURSE_EXCHANGE=str(hub.exchange))
-    )
-    submitted = hub.course / "submitted"
-    assert {path.name for path in submitted.iterdir()} == {ANA, BEN}, collected.stdout
-    secrets = {
-        solution.read_bytes(),
-        (ana_work / "1_gates.ipynb").read_bytes(),
-        (hub.course / "gradebook.db").read_bytes(),
-    }
-    for path in (submitted / BEN).rglob("*"):
-        assert not path.is_symlink(), f"{path} is a link"
-        if path.is_file():
-            assert path.read_bytes() not in secrets, f"{path} holds what ben may not read"
-    record = hub.course / ".intake" / ASSIGNMENT / f"{BEN}.json"
-    assert record.is_file(), collected.stdout
-    assert "2_gru8.ipynb" in record.read_text(), record.read_text()
-
-
 # ---------------------------------------------------------------- the hub, in a browser
 
 
@@ -325,6 +272,20 @@ def test_each_account_logs_in_through_pam_and_gets_its_own_view(course_class, hu
     student.screenshot(path=str(SCREENSHOTS / "hub-student.png"))
     assert f"/user/{ANA}/" in student.url
     assert nbgrader_menu(student) == ["Assignment List"]
+    # She fetches the assignment and submits it (blank for now) from the Assignments tab.
+    student.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").click()
+    student.locator(".lm-Menu-itemLabel", has_text="Assignment List").click()
+    tab = student.locator("#nbgrader-assignment-list")
+    tab.locator("#released_assignments_list").get_by_role("button", name="Fetch").click(timeout=120_000)
+    tab.locator("#fetched_assignments_list").get_by_role("button", name="Submit").click(timeout=120_000)
+    tab.locator("#submitted_assignments_list").get_by_text(ASSIGNMENT).first.wait_for(timeout=120_000)
+    fetched = course_class.home(ANA) / "exercises" / ASSIGNMENT
+    assert sorted(path.name for path in fetched.glob("*.ipynb")) == [
+        "1_gates.ipynb",
+        "2_gru8.ipynb",
+        "3_stacked_lstm.ipynb",
+    ]
+    assert fetched.stat().st_uid == pwd.getpwnam(ANA).pw_uid, "fetched as her own account"
     student.close()
 
     instructor = log_in(browser, hub, INSTRUCTOR)
@@ -353,6 +314,63 @@ def test_each_account_logs_in_through_pam_and_gets_its_own_view(course_class, hu
             check=False,
         )
         assert servers.stdout.strip(), f"no server of {name}:\n{log.read_text()[-3000:]}"
+
+
+# ---------------------------------------------------------------- isolation between accounts
+
+
+def test_a_student_reads_nothing_of_another_or_the_instructor_and_links_in_the_inbound_bring_nothing(
+    course_class,
+):
+    hub = course_class.hub
+    ana_work = hand_in(course_class, ANA)
+    solution = hub.course / "solutions" / ASSIGNMENT / "2_gru8.ipynb"
+    refused = {
+        "another student's home": ana_work / "2_gru8.ipynb",
+        "the instructor's solutions": solution,
+        "the instructor's gradebook": hub.course / "gradebook.db",
+        "the instructor's course config": hub.course / "nbgrader_config.py",
+    }
+    for what, path in refused.items():
+        assert path.exists(), what
+        result = as_user(BEN, ["cat", str(path)])
+        assert "Permission denied" in result.stderr, what
+    inbound = hub.exchange / "gated-rnn" / "inbound"
+    listing = as_user(BEN, ["ls", str(inbound)])
+    assert "Permission denied" in listing.stderr, "ben lists the inbound"
+    # A hard link needs the file to be reachable and (fs.protected_hardlinks) his own.
+    for target in (solution, ana_work / "2_gru8.ipynb"):
+        linked = as_user(BEN, ["ln", str(target), str(course_class.home(BEN) / "stolen.ipynb")])
+        assert linked.returncode != 0, f"hard link to {target}"
+
+    # ben submits honestly once, then plants links in a submission folder of his own.
+    hand_in(course_class, BEN)
+    # Stamped now, after his honest submission: collect takes this one.
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+    planted = inbound / f"{BEN}+{ASSIGNMENT}+{stamp}+planted"
+    succeeded(as_user(BEN, ["mkdir", str(planted)]))
+    succeeded(as_user(BEN, ["sh", "-c", f"printf '%s' '{stamp}' > '{planted}/timestamp.txt'"]))
+    succeeded(as_user(BEN, ["ln", "-s", str(solution), str(planted / "2_gru8.ipynb")]))
+    succeeded(as_user(BEN, ["ln", "-s", str(ana_work / "1_gates.ipynb"), str(planted / "1_gates.ipynb")]))
+    succeeded(as_user(BEN, ["ln", "-s", str(hub.course / "gradebook.db"), str(planted / "gradebook.html")]))
+
+    collected = succeeded(
+        as_user(INSTRUCTOR, ["make", "collect", "UPDATE=1"], hub.course, COURSE_EXCHANGE=str(hub.exchange))
+    )
+    submitted = hub.course / "submitted"
+    assert {path.name for path in submitted.iterdir()} == {ANA, BEN}, collected.stdout
+    secrets = {
+        solution.read_bytes(),
+        (ana_work / "1_gates.ipynb").read_bytes(),
+        (hub.course / "gradebook.db").read_bytes(),
+    }
+    for path in (submitted / BEN).rglob("*"):
+        assert not path.is_symlink(), f"{path} is a link"
+        if path.is_file():
+            assert path.read_bytes() not in secrets, f"{path} holds what ben may not read"
+    record = hub.course / ".intake" / ASSIGNMENT / f"{BEN}.json"
+    assert record.is_file(), collected.stdout
+    assert "2_gru8.ipynb" in record.read_text(), record.read_text()
 
 
 def test_the_class_is_graded_as_the_instructor_and_each_student_fetches_their_own_feedback(
