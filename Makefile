@@ -5,6 +5,7 @@
 #   make lint   ruff: lint and format check, Python files and notebooks; make format applies it
 #   make lab    JupyterLab for a student: own working folder, lessons, assignments
 #   make lab-instructor   JupyterLab for the instructor: the course, with Formgrader
+#   make hub    a class on JupyterHub, one account per person (root; README, "Running a class on JupyterHub")
 #   make bench  speed and accuracy figures
 PYTHON ?= python3.11
 VENV := .venv
@@ -18,7 +19,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup setup-dev sandbox run test test-fast lint format lab lab-instructor screenshots bench memory-horizon horizon-probes rolling-origin constraints clean
+.PHONY: setup setup-dev sandbox run test test-fast lint format lab lab-instructor hub hub-users screenshots bench memory-horizon horizon-probes rolling-origin constraints clean
 
 setup: $(INSTALLED)
 	@command -v bwrap >/dev/null || $(MAKE) --no-print-directory sandbox
@@ -81,6 +82,26 @@ lab: setup
 
 lab-instructor: setup
 	$(BIN)/python -m autograder.tools.lab instructor $(ALLOW_ROOT) $(LAB_FLAGS)
+
+# A class on one server: JupyterHub with a Unix account per person, PAM logins, nbgrader's shared
+# exchange (autograder/tools/hub.py; README, "Running a class on JupyterHub"). As root:
+#   make hub-users INSTRUCTOR=ada STUDENTS="ana ben"   the accounts; prints each new one's password
+#   make hub INSTRUCTOR=ada                             sets the class up in HUB_DIR and runs the hub
+# It listens on HUB_IP:HUB_PORT (this machine only by default) and uses the next two ports inside.
+HUB_DIR ?= /srv/gated-rnn-hub
+HUB_IP ?= 127.0.0.1
+HUB_PORT ?= 8000
+HUB_GROUP ?= gated-rnn-students
+INSTRUCTOR ?= instructor
+STUDENTS ?=
+PROXY ?= $(shell command -v configurable-http-proxy)
+
+hub: setup
+	$(BIN)/python -m autograder.tools.hub start --hub-dir "$(HUB_DIR)" --instructor "$(INSTRUCTOR)" --group "$(HUB_GROUP)" \
+		--ip "$(HUB_IP)" --port $(HUB_PORT) --proxy "$(or $(PROXY),configurable-http-proxy)"
+
+hub-users: setup
+	$(BIN)/python -m autograder.tools.hub users --instructor "$(INSTRUCTOR)" --group "$(HUB_GROUP)" $(STUDENTS)
 
 # The browser test (Chromium driving both views) saves its screenshots in build/screenshots/;
 # this runs it and copies them to docs/screenshots/, which the README shows.

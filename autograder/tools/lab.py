@@ -54,6 +54,7 @@ TRACKED_FOLDERS = {
     "data",
     "docs",
     "exercises",
+    "hub",
     "lessons",
     "results",
     "rnn_forecast",

@@ -1,0 +1,416 @@
+"""A class on JupyterHub (``make hub``, autograder/tools/hub.py), with real accounts and PAM.
+
+The module's fixture does what an administrator does, as root: ``make hub-users``'s
+accounts (an instructor and two students, real Unix users with passwords, homes under a
+folder of the test's own) and ``make hub``'s set-up (the instructor's clone of the course,
+the students' environment, nbgrader's shared exchange), then ``make release`` as the
+instructor. Everything it makes is removed afterwards, the accounts and their processes
+included, even when a test fails. Not root (a developer's machine): skipped, since only
+root can create accounts and a hub that spawns servers as them.
+
+- The hub: JupyterHub with its proxy, logged in through PAM by Chromium as a student and
+  the instructor; each sees its own view (a student the Assignment List and Validate, the
+  instructor Formgrader), the student fetches and submits from the Assignments tab; a
+  wrong password is refused.
+- Isolation: as a student account, the other student's work, the instructor's
+  ``solutions/`` (nbgrader's source folder), ``gradebook.db`` and configuration, and the
+  inbound's listing are refused; links planted in the inbound bring nothing into
+  ``submitted/`` at collect.
+- The loop, with nbgrader's commands run as each account (not in the browser): the
+  students submit (one the reference solution, one the blank release), the instructor
+  collects, runs ``make grade`` (sandboxed, unprivileged), generates and releases
+  feedback; each student fetches their own feedback, with the gradebook's scores, and
+  cannot list anyone's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import grp
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import nbformat
+import pytest
+from clone_support import SYSTEM_PATH
+from lab_support import chromium
+from nbgrader.api import Gradebook
+
+from autograder.testkit.sample_class import submission_notebooks
+from autograder.tools import hub as class_hub
+from rnn_forecast.paths import REPOSITORY_ROOT
+
+PROXY = shutil.which("configurable-http-proxy")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        os.geteuid() != 0, reason="creates Unix accounts and runs JupyterHub: run as root (as CI does)"
+    ),
+    pytest.mark.skipif(
+        PROXY is None, reason="JupyterHub's proxy is missing: apt-get install node-configurable-http-proxy"
+    ),
+    pytest.mark.skipif(
+        shutil.which("patchelf") is None,
+        reason="needs patchelf (Debian package) to copy Python for the accounts",
+    ),
+]
+
+ASSIGNMENT = "gated_rnn"
+SUFFIX = uuid.uuid4().hex[:5]
+INSTRUCTOR = f"teach{SUFFIX}"
+ANA, BEN = f"ana{SUFFIX}", f"ben{SUFFIX}"
+GROUP = f"class{SUFFIX}"
+PASSWORDS = {name: f"pw-{name}-{uuid.uuid4().hex[:8]}" for name in (INSTRUCTOR, ANA, BEN)}
+#: What each student hands in (tests/test_where_grading_runs.py grades the same: 16 and 0).
+WORK = {ANA: "solution", BEN: "release"}
+SCREENSHOTS = REPOSITORY_ROOT / "build" / "screenshots"
+
+
+@dataclass(frozen=True)
+class Class:
+    hub: class_hub.Hub
+    folder: Path
+
+    def home(self, name: str) -> Path:
+        return Path(pwd.getpwnam(name).pw_dir)
+
+
+def free_ports(count: int = 3) -> int:
+    """A port with the ``count - 1`` after it free too (the hub uses three)."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            first = probe.getsockname()[1]
+        if first + count > 65535:
+            continue
+        try:
+            with contextlib.ExitStack() as stack:
+                for port in range(first, first + count):
+                    sock = stack.enter_context(socket.socket())
+                    sock.bind(("127.0.0.1", port))
+            return first
+        except OSError:
+            continue
+    raise AssertionError("no three free ports in a row on 127.0.0.1")
+
+
+def as_user(
+    name: str, command: list[str], cwd: Path | None = None, **extra: str
+) -> subprocess.CompletedProcess:
+    """``command`` run as the account ``name`` through runuser, in a fresh login's environment."""
+    entry = pwd.getpwnam(name)
+    environment = [
+        f"HOME={entry.pw_dir}",
+        f"USER={name}",
+        f"LOGNAME={name}",
+        f"PATH={SYSTEM_PATH}",
+        "LANG=C.UTF-8",
+        *(f"{key}={value}" for key, value in extra.items()),
+    ]
+    return subprocess.run(
+        ["runuser", "-u", name, "--", "env", "-i", *environment, *command],
+        cwd=cwd or entry.pw_dir,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def succeeded(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+    assert result.returncode == 0, f"{result.args} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    return result
+
+
+def remove_account(name: str) -> None:
+    """The account and every process it runs (all of them started by this test)."""
+    try:
+        uid = pwd.getpwnam(name).pw_uid
+    except KeyError:
+        return
+    subprocess.run(["pkill", "-KILL", "-U", str(uid)], check=False)
+    for _ in range(20):
+        if subprocess.run(["pgrep", "-U", str(uid)], capture_output=True, check=False).returncode != 0:
+            break
+        time.sleep(0.5)
+    subprocess.run(["userdel", name], capture_output=True, check=False)
+
+
+@pytest.fixture(scope="module")
+def course_class():
+    folder = Path(tempfile.mkdtemp(prefix="hub-test-", dir="/tmp"))
+    folder.chmod(0o755)
+    homes = folder / "home"
+    homes.mkdir(mode=0o755)
+    try:
+        class_hub.create_accounts(INSTRUCTOR, [ANA, BEN], GROUP, passwords=PASSWORDS, home_base=homes)
+        hub = class_hub.Hub(
+            folder / "hub", INSTRUCTOR, homes / INSTRUCTOR / class_hub.COURSE_FOLDER, GROUP, port=free_ports()
+        )
+        class_hub.prepare(hub, Path(PROXY))
+        instructor = Class(hub, folder)
+        succeeded(as_user(INSTRUCTOR, ["make", "release"], hub.course, COURSE_EXCHANGE=str(hub.exchange)))
+        yield instructor
+    finally:
+        for name in (ANA, BEN, INSTRUCTOR):
+            remove_account(name)
+        with contextlib.suppress(KeyError):
+            grp.getgrnam(GROUP)
+            subprocess.run(["groupdel", GROUP], check=False)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def nbgrader(
+    name: str, *arguments: str, cwd: Path | None = None, env: Path | None = None
+) -> subprocess.CompletedProcess:
+    """nbgrader as ``name``, with the students' environment's nbgrader unless ``env`` is given."""
+    return as_user(name, [str(env / "bin" / "nbgrader"), *arguments], cwd, TF_CPP_MIN_LOG_LEVEL="3")
+
+
+def hand_in(course_class: Class, student: str) -> Path:
+    """The student fetches the assignment (once), puts their work in place, and submits it."""
+    env = course_class.hub.env
+    home = course_class.home(student)
+    fetched = home / "exercises" / ASSIGNMENT
+    if not fetched.is_dir():
+        succeeded(nbgrader(student, "fetch_assignment", ASSIGNMENT, env=env))
+    for name, notebook in submission_notebooks(WORK[student], course_class.hub.course).items():
+        target = fetched / f"{name}.ipynb"
+        nbformat.write(notebook, target)
+        os.chown(target, pwd.getpwnam(student).pw_uid, pwd.getpwnam(student).pw_gid)
+    succeeded(nbgrader(student, "submit", ASSIGNMENT, env=env))
+    return fetched
+
+
+# ---------------------------------------------------------------- the hub, in a browser
+
+
+@contextlib.contextmanager
+def running(hub: class_hub.Hub, log: Path):
+    """JupyterHub as make hub starts it, stopped (with every server it spawned) afterwards."""
+    jupyterhub = Path(sys.prefix) / "bin" / "jupyterhub"
+    environment = {"PATH": f"{Path(sys.prefix) / 'bin'}:{SYSTEM_PATH}", "LANG": "C.UTF-8", "HOME": "/root"}
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [str(jupyterhub), "-f", str(hub.config_file)],
+            cwd=hub.state,
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert process.poll() is None, log.read_text()[-5000:]
+            try:
+                with urllib.request.urlopen(f"{hub.url}/hub/health", timeout=5) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, (
+                f"JupyterHub did not answer in 120 s:\n{log.read_text()[-5000:]}"
+            )
+            time.sleep(1)
+        yield process
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def hub_in_a_browser(course_class, tmp_path_factory):
+    log = course_class.folder / "jupyterhub.log"
+    with running(course_class.hub, log), chromium(tmp_path_factory.mktemp("hub-chromium")) as browser:
+        yield browser, log
+
+
+def log_in(browser, hub: class_hub.Hub, name: str):
+    """A fresh page, logged in as ``name`` with their password; returns it on their lab."""
+    browser.clear_cookies()
+    page = browser.new_page()
+    page.goto(f"{hub.url}/hub/login")
+    page.fill("#username_input", name)
+    page.fill("#password_input", PASSWORDS[name])
+    page.click("#login_submit")
+    page.wait_for_url("**/lab**", timeout=240_000)
+    page.locator(".jp-LabShell").wait_for(timeout=240_000)
+    page.wait_for_timeout(3000)
+    return page
+
+
+def nbgrader_menu(page) -> list[str]:
+    """The items of the lab's Nbgrader menu (closed again afterwards)."""
+    page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").click()
+    labels = page.locator(".lm-Menu:visible .lm-Menu-itemLabel").all_text_contents()
+    page.keyboard.press("Escape")
+    return [label.strip() for label in labels if label.strip()]
+
+
+def test_each_account_logs_in_through_pam_and_gets_its_own_view(course_class, hub_in_a_browser):
+    browser, log = hub_in_a_browser
+    hub = course_class.hub
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    student = log_in(browser, hub, ANA)
+    student.screenshot(path=str(SCREENSHOTS / "hub-student.png"))
+    assert f"/user/{ANA}/" in student.url
+    assert nbgrader_menu(student) == ["Assignment List"]
+    # She fetches the assignment and submits it (blank for now) from the Assignments tab.
+    student.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").click()
+    student.locator(".lm-Menu-itemLabel", has_text="Assignment List").click()
+    tab = student.locator("#nbgrader-assignment-list")
+    tab.locator("#released_assignments_list").get_by_role("button", name="Fetch").click(timeout=120_000)
+    tab.locator("#fetched_assignments_list").get_by_role("button", name="Submit").click(timeout=120_000)
+    tab.locator("#submitted_assignments_list").get_by_text(ASSIGNMENT).first.wait_for(timeout=120_000)
+    fetched = course_class.home(ANA) / "exercises" / ASSIGNMENT
+    assert sorted(path.name for path in fetched.glob("*.ipynb")) == [
+        "1_gates.ipynb",
+        "2_gru8.ipynb",
+        "3_stacked_lstm.ipynb",
+    ]
+    assert fetched.stat().st_uid == pwd.getpwnam(ANA).pw_uid, "fetched as her own account"
+    student.close()
+
+    instructor = log_in(browser, hub, INSTRUCTOR)
+    instructor.screenshot(path=str(SCREENSHOTS / "hub-instructor.png"))
+    assert f"/user/{INSTRUCTOR}/" in instructor.url
+    assert "Formgrader" in nbgrader_menu(instructor)
+    assert "Assignment List" not in nbgrader_menu(instructor)
+    instructor.close()
+
+    # A wrong password is refused by PAM, and the hub admits no account outside the class.
+    page = browser.new_page()
+    browser.clear_cookies()
+    page.goto(f"{hub.url}/hub/login")
+    page.fill("#username_input", BEN)
+    page.fill("#password_input", "not-" + PASSWORDS[BEN])
+    page.click("#login_submit")
+    page.locator(".login_error, .alert-danger").first.wait_for(timeout=60_000)
+    page.close()
+
+    # Each server runs as its own account.
+    for name in (ANA, INSTRUCTOR):
+        servers = subprocess.run(
+            ["pgrep", "-U", str(pwd.getpwnam(name).pw_uid), "-f", "jupyterhub.singleuser"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert servers.stdout.strip(), f"no server of {name}:\n{log.read_text()[-3000:]}"
+
+
+# ---------------------------------------------------------------- isolation between accounts
+
+
+def test_a_student_reads_nothing_of_another_or_the_instructor_and_links_in_the_inbound_bring_nothing(
+    course_class,
+):
+    hub = course_class.hub
+    ana_work = hand_in(course_class, ANA)
+    solution = hub.course / "solutions" / ASSIGNMENT / "2_gru8.ipynb"
+    refused = {
+        "another student's home": ana_work / "2_gru8.ipynb",
+        "the instructor's solutions": solution,
+        "the instructor's gradebook": hub.course / "gradebook.db",
+        "the instructor's course config": hub.course / "nbgrader_config.py",
+    }
+    for what, path in refused.items():
+        assert path.exists(), what
+        result = as_user(BEN, ["cat", str(path)])
+        assert "Permission denied" in result.stderr, what
+    inbound = hub.exchange / "gated-rnn" / "inbound"
+    listing = as_user(BEN, ["ls", str(inbound)])
+    assert "Permission denied" in listing.stderr, "ben lists the inbound"
+    # A hard link needs the file to be reachable and (fs.protected_hardlinks) his own.
+    for target in (solution, ana_work / "2_gru8.ipynb"):
+        linked = as_user(BEN, ["ln", str(target), str(course_class.home(BEN) / "stolen.ipynb")])
+        assert linked.returncode != 0, f"hard link to {target}"
+
+    # ben submits honestly once, then plants links in a submission folder of his own.
+    hand_in(course_class, BEN)
+    # Stamped now, after his honest submission: collect takes this one.
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+    planted = inbound / f"{BEN}+{ASSIGNMENT}+{stamp}+planted"
+    succeeded(as_user(BEN, ["mkdir", str(planted)]))
+    succeeded(as_user(BEN, ["sh", "-c", f"printf '%s' '{stamp}' > '{planted}/timestamp.txt'"]))
+    succeeded(as_user(BEN, ["ln", "-s", str(solution), str(planted / "2_gru8.ipynb")]))
+    succeeded(as_user(BEN, ["ln", "-s", str(ana_work / "1_gates.ipynb"), str(planted / "1_gates.ipynb")]))
+    succeeded(as_user(BEN, ["ln", "-s", str(hub.course / "gradebook.db"), str(planted / "gradebook.html")]))
+
+    collected = succeeded(
+        as_user(INSTRUCTOR, ["make", "collect", "UPDATE=1"], hub.course, COURSE_EXCHANGE=str(hub.exchange))
+    )
+    submitted = hub.course / "submitted"
+    assert {path.name for path in submitted.iterdir()} == {ANA, BEN}, collected.stdout
+    secrets = {
+        solution.read_bytes(),
+        (ana_work / "1_gates.ipynb").read_bytes(),
+        (hub.course / "gradebook.db").read_bytes(),
+    }
+    for path in (submitted / BEN).rglob("*"):
+        assert not path.is_symlink(), f"{path} is a link"
+        if path.is_file():
+            assert path.read_bytes() not in secrets, f"{path} holds what ben may not read"
+    record = hub.course / ".intake" / ASSIGNMENT / f"{BEN}.json"
+    assert record.is_file(), collected.stdout
+    assert "2_gru8.ipynb" in record.read_text(), record.read_text()
+
+
+def test_the_class_is_graded_as_the_instructor_and_each_student_fetches_their_own_feedback(
+    course_class, hub_in_a_browser
+):
+    hub = course_class.hub
+    for student in WORK:
+        hand_in(course_class, student)
+    instructor = {"COURSE_EXCHANGE": str(hub.exchange), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    for target in (
+        ["collect", "UPDATE=1"],
+        ["grade", "GRADE_FLAGS=--workers 2 --cell-timeout 60"],
+        ["feedback"],
+        ["release-feedback"],
+    ):
+        succeeded(as_user(INSTRUCTOR, ["make", *target], hub.course, **instructor))
+    graded = hub.course / "autograded" / ANA / ASSIGNMENT / "2_gru8.ipynb"
+    assert graded.stat().st_uid == pwd.getpwnam(INSTRUCTOR).pw_uid, "graded by the instructor's account"
+    with Gradebook(f"sqlite:///{hub.course / 'gradebook.db'}") as gradebook:
+        scores = {student: gradebook.find_submission(ASSIGNMENT, student).score for student in WORK}
+        by_notebook = {
+            student: {
+                notebook.name: notebook.score
+                for notebook in gradebook.find_submission(ASSIGNMENT, student).notebooks
+            }
+            for student in WORK
+        }
+    assert scores == {ANA: 16.0, BEN: 0.0}
+
+    feedback_folder = hub.exchange / "gated-rnn" / "feedback"
+    listing = as_user(BEN, ["ls", str(feedback_folder)])
+    assert "Permission denied" in listing.stderr, "ben lists everyone's feedback"
+    for student in WORK:
+        succeeded(nbgrader(student, "fetch_feedback", ASSIGNMENT, env=hub.env))
+        fetched = sorted(
+            (course_class.home(student) / "exercises" / ASSIGNMENT / "feedback").glob("*/*.html")
+        )
+        assert {path.stem for path in fetched} == set(by_notebook[student]), fetched
+        for path in fetched:
+            score = by_notebook[student][path.stem]
+            assert f"Score: {score:.1f}" in path.read_text() or f"Score: {score:g}" in path.read_text(), (
+                f"{path} does not show {student}'s score {score}"
+            )
