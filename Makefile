@@ -129,9 +129,13 @@ ASSIGNMENT := gated_rnn
 NBGRADER := $(BIN)/nbgrader
 .PHONY: release collect gradebook autograde preflight doctor grade feedback release-feedback export calibrate
 
+# A student studying alone runs it too: nbgrader's INFO and WARNING lines ("Removing existing
+# assignment", "Creating exchange directory") are routine here, so only its errors are shown,
+# then one line of what was done.
 release: setup
-	$(NBGRADER) generate_assignment $(ASSIGNMENT) --force
-	$(NBGRADER) release_assignment $(ASSIGNMENT) --force
+	@$(NBGRADER) generate_assignment $(ASSIGNMENT) --force --log-level=ERROR
+	@$(NBGRADER) release_assignment $(ASSIGNMENT) --force --log-level=ERROR
+	@echo "Released $(ASSIGNMENT): exercises/$(ASSIGNMENT)/ made from solutions/ and published to the exchange; fetch it in JupyterLab's Assignments tab (make lab)."
 
 # The exchange keeps every submission; without UPDATE=1 a student already collected is left
 # as collected (regrade with FORCE=1 after collecting newer ones).
