@@ -84,9 +84,9 @@ lab-instructor: setup
 
 # The browser test (Chromium driving both views) saves its screenshots in build/screenshots/;
 # this runs it and copies them to docs/screenshots/, which the README shows.
-SCREENSHOTS := student-start lesson-figure assignments validate formgrader
+SCREENSHOTS := student-start lesson-figure assignments validate submit submitted formgrader
 screenshots: setup-dev
-	$(BIN)/python -m pytest tests/test_browser.py
+	$(BIN)/python -m pytest tests/test_browser.py tests/test_student_path_browser.py
 	mkdir -p docs/screenshots
 	cp $(SCREENSHOTS:%=build/screenshots/%.png) docs/screenshots/
 
