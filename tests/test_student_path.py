@@ -99,6 +99,10 @@ def test_a_failure_reads_as_the_sentences_validate_showed_numbered():
     ]
     own_error = "Traceback (most recent call last):\n  ...\nZeroDivisionError: division by zero"
     assert open_steps.sentences_of_failure(own_error, 2) == ["Step 2: ZeroDivisionError: division by zero"]
+    verdict = "expected 425 parameters in the model, found 273: the `Dense(16, relu)`\nlayer is missing."
+    assert open_steps.sentences_of_failure(verdict, 1) == [
+        "Step 1: expected 425 parameters in the model, found 273: the `Dense(16, relu)` layer is missing."
+    ]
 
 
 @pytest.mark.slow

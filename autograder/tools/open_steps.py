@@ -66,9 +66,11 @@ def sentences_of_failure(error: str, number: int | None) -> list[str]:
     said = [match.group(1) for match in STEP_SENTENCE.finditer(text)]
     if said:
         return said
-    lines = [line.strip() for line in plain.splitlines() if line.strip()]
-    last = lines[-1][-300:] if lines else "it did not pass"
-    return [f"Step {number}: {last}" if number else last]
+    if "Traceback" in plain:  # the student's own code stopped: Python's last line says how
+        lines = [line.strip() for line in plain.splitlines() if line.strip()]
+        text = lines[-1][-300:]
+    said = text or "it did not pass"  # a check's verdict: one sentence, shown whole
+    return [f"Step {number}: {said}" if number else said]
 
 
 def open_steps(path: Path, config) -> list[str]:
@@ -192,3 +194,7 @@ def _load_jupyter_server_extension(serverapp):
     base_url = serverapp.web_app.settings["base_url"]
     route = url_path_join(base_url, API, "open-steps")
     serverapp.web_app.add_handlers(".*$", [(route, _handler_class())])
+
+
+if __name__ == "__main__":
+    main()
