@@ -209,4 +209,5 @@ def test_submit_lists_the_open_steps_asks_and_confirms_with_a_readable_time(sess
     submitted = tab.locator("#submitted_assignments_list")
     submitted.get_by_text(when.group(1)).first.wait_for(timeout=30_000)
     assert "UTC" not in submitted.inner_text()
+    page.wait_for_timeout(1500)  # the notification has slid in whole
     screenshot(page, "submitted")
