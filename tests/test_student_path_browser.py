@@ -211,3 +211,11 @@ def test_submit_lists_the_open_steps_asks_and_confirms_with_a_readable_time(sess
     assert "UTC" not in submitted.inner_text()
     page.wait_for_timeout(1500)  # the notification has slid in whole
     screenshot(page, "submitted")
+
+
+def test_the_next_make_lab_forgets_the_tabs_jupyterlab_saved(session):
+    """JupyterLab saved its layout where make lab looks (reopened, each notebook tab would start a kernel)."""
+    config_dir = session["workspace"] / lab.JUPYTER_CONFIG
+    assert list((config_dir / lab.WORKSPACES).glob("*.jupyterlab-workspace"))
+    lab.forget_open_tabs(config_dir)
+    assert not list((config_dir / lab.WORKSPACES).glob("*.jupyterlab-workspace"))
