@@ -69,7 +69,11 @@ def session(tmp_path_factory):
             "exchange": exchange,
         }
         page.close()
-    assert "Traceback" not in server.log.read_text(), server.log.read_text()[-3000:]
+    # The server logged no error of its own. (A kernel nbgrader's Validate shut down may print
+    # ipykernel's shutdown race, "Uncaught exception in ZMQStream callback", to the same log:
+    # not the server's, and not the student's to see.)
+    errors = [line for line in server.log.read_text().splitlines() if line.startswith("[E ")]
+    assert errors == [], server.log.read_text()[-3000:]
 
 
 def open_notebook(session, relative):
