@@ -105,9 +105,10 @@ hub-users: setup
 
 # The browser test (Chromium driving both views) saves its screenshots in build/screenshots/;
 # this runs it and copies them to docs/screenshots/, which the README shows.
-SCREENSHOTS := student-start lesson-figure assignments validate formgrader report
+SCREENSHOTS := student-start lesson-figure assignments validate submit submitted formgrader report
 screenshots: setup-dev
-	$(BIN)/python -m pytest tests/test_browser.py tests/test_class_report.py::test_the_report_opens_in_chromium_with_every_figure_drawn
+	$(BIN)/python -m pytest tests/test_browser.py tests/test_student_path_browser.py \
+		tests/test_class_report.py::test_the_report_opens_in_chromium_with_every_figure_drawn
 	mkdir -p docs/screenshots
 	cp $(SCREENSHOTS:%=build/screenshots/%.png) docs/screenshots/
 
@@ -152,9 +153,13 @@ ASSIGNMENT := gated_rnn
 NBGRADER := $(BIN)/nbgrader
 .PHONY: release collect gradebook autograde preflight doctor grade feedback release-feedback export report calibrate
 
+# A student studying alone runs it too: nbgrader's INFO and WARNING lines ("Removing existing
+# assignment", "Creating exchange directory") are routine here, so only its errors are shown,
+# then one line of what was done.
 release: setup
-	$(NBGRADER) generate_assignment $(ASSIGNMENT) --force
-	$(NBGRADER) release_assignment $(ASSIGNMENT) --force
+	@$(NBGRADER) generate_assignment $(ASSIGNMENT) --force --log-level=ERROR
+	@$(NBGRADER) release_assignment $(ASSIGNMENT) --force --log-level=ERROR
+	@echo "Released $(ASSIGNMENT): exercises/$(ASSIGNMENT)/ made from solutions/ and published to the exchange; fetch it in JupyterLab's Assignments tab (make lab)."
 
 # The exchange keeps every submission; without UPDATE=1 a student already collected is left
 # as collected (regrade with FORCE=1 after collecting newer ones).

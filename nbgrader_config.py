@@ -8,7 +8,8 @@ import os
 
 c = get_config()
 
-c.CourseDirectory.course_id = "gated-rnn"
+# The course and its one assignment have one name: the Assignments tab shows them side by side.
+c.CourseDirectory.course_id = "gated_rnn"
 c.CourseDirectory.source_directory = "solutions"  # instructor version, with solutions and tests
 c.CourseDirectory.release_directory = "exercises"  # student version, generated, committed
 # submitted/, autograded/, feedback/ and gradebook.db keep nbgrader's default places

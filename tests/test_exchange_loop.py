@@ -106,7 +106,7 @@ def gradebook_scores(course: Path, student: str) -> dict[str, float]:
 
 
 def test_release_publishes_the_committed_release_to_the_exchange(loop):
-    published = loop.exchange / "gated-rnn" / "outbound" / ASSIGNMENT
+    published = loop.exchange / "gated_rnn" / "outbound" / ASSIGNMENT
     assert sorted(p.name for p in published.iterdir()) == sorted(f"{name}.ipynb" for name in NOTEBOOKS)
     for name in NOTEBOOKS:
         committed = (REPOSITORY_ROOT / "exercises" / ASSIGNMENT / f"{name}.ipynb").read_bytes()

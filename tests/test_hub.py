@@ -50,7 +50,11 @@ from nbgrader.api import Gradebook
 
 from autograder.testkit.sample_class import submission_notebooks
 from autograder.tools import hub as class_hub
+from autograder.tools.lab import read_course
 from rnn_forecast.paths import REPOSITORY_ROOT
+
+#: The exchange's folder of this course: nbgrader names it by the course id.
+COURSE_ID = read_course().course_id
 
 PROXY = shutil.which("configurable-http-proxy")
 pytestmark = [
@@ -335,7 +339,7 @@ def test_a_student_reads_nothing_of_another_or_the_instructor_and_links_in_the_i
         assert path.exists(), what
         result = as_user(BEN, ["cat", str(path)])
         assert "Permission denied" in result.stderr, what
-    inbound = hub.exchange / "gated-rnn" / "inbound"
+    inbound = hub.exchange / COURSE_ID / "inbound"
     listing = as_user(BEN, ["ls", str(inbound)])
     assert "Permission denied" in listing.stderr, "ben lists the inbound"
     # A hard link needs the file to be reachable and (fs.protected_hardlinks) his own.
@@ -400,7 +404,7 @@ def test_the_class_is_graded_as_the_instructor_and_each_student_fetches_their_ow
         }
     assert scores == {ANA: 16.0, BEN: 0.0}
 
-    feedback_folder = hub.exchange / "gated-rnn" / "feedback"
+    feedback_folder = hub.exchange / COURSE_ID / "feedback"
     listing = as_user(BEN, ["ls", str(feedback_folder)])
     assert "Permission denied" in listing.stderr, "ben lists everyone's feedback"
     for student in WORK:

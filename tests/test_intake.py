@@ -478,20 +478,20 @@ def hand_in(root: Path, exchange: Path, student: str, notebooks: dict) -> Path:
     work.mkdir(parents=True)
     course_options = [
         f"--student={student}",
-        "--CourseDirectory.course_id=gated-rnn",
+        "--CourseDirectory.course_id=gated_rnn",
         f"--Exchange.root={exchange}",
     ]
     run([NBGRADER, "fetch_assignment", ASSIGNMENT, *course_options], work, environment, f"{student}: fetch")
     for name, notebook in notebooks.items():
         nbformat.write(notebook, work / ASSIGNMENT / f"{name}.ipynb")
     run([NBGRADER, "submit", ASSIGNMENT, *course_options], work, environment, f"{student}: submit")
-    [folder] = (exchange / "gated-rnn" / "inbound").glob(f"{student}+*")
+    [folder] = (exchange / "gated_rnn" / "inbound").glob(f"{student}+*")
     return folder
 
 
 def inbound_folder(exchange: Path, student: str) -> Path:
     """A submission folder made by hand in the inbound folder, as nbgrader submit names them."""
-    folder = exchange / "gated-rnn" / "inbound" / f"{student}+{ASSIGNMENT}+{STAMP}+byhand"
+    folder = exchange / "gated_rnn" / "inbound" / f"{student}+{ASSIGNMENT}+{STAMP}+byhand"
     folder.mkdir()
     (folder / "timestamp.txt").write_text(STAMP)
     (folder / "submission_secret.txt").write_text(uuid.uuid4().hex)
@@ -532,7 +532,7 @@ def hostile_class(tmp_path_factory) -> HostileClass:
     (ben / "3_stacked_lstm.ipynb").unlink()
     os.link(solutions / "3_stacked_lstm.ipynb", ben / "3_stacked_lstm.ipynb")
     (inbound_folder(exchange, "cai") / "1_gates.ipynb").symlink_to(ana / "1_gates.ipynb")
-    (exchange / "gated-rnn" / "inbound" / f"dee+{ASSIGNMENT}+{STAMP}+link").symlink_to(ana)
+    (exchange / "gated_rnn" / "inbound" / f"dee+{ASSIGNMENT}+{STAMP}+link").symlink_to(ana)
     eve = inbound_folder(exchange, "eve")
     (eve / "pgpass.html").symlink_to(pgpass)
     (eve / "config.html").symlink_to(course / "nbgrader_config.py")
@@ -631,7 +631,7 @@ def test_nothing_of_solutions_secrets_or_other_students_reaches_autograded_feedb
     hostile_class,
 ):
     for grader, course in hostile_class.courses.items():
-        released = hostile_class.exchanges[grader] / "gated-rnn" / "feedback"
+        released = hostile_class.exchanges[grader] / "gated_rnn" / "feedback"
         files = regular_files(course / "autograded", course / "feedback", released)
         for path, content in files.items():
             for secret, mark in SECRETS.items():

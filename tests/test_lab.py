@@ -33,7 +33,7 @@ def course(tmp_path, monkeypatch):
 def test_the_course_settings_come_from_nbgrader_config_and_the_exchange_from_the_environment(
     course, tmp_path, monkeypatch
 ):
-    assert course.course_id == "gated-rnn"
+    assert course.course_id == "gated_rnn" == lab.ASSIGNMENT
     assert course.exchange == tmp_path / "shared-exchange"
     assert course.cell_timeout == 120
     monkeypatch.delenv("COURSE_EXCHANGE")

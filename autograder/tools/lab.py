@@ -43,6 +43,7 @@ EXERCISES = "exercises"  # nbgrader fetches into exercises/<assignment>/ (the le
 START_PAGE = "START_HERE.md"
 JUPYTER_CONFIG = ".jupyter"
 NBGRADER_CACHE = ".nbgrader_cache"  # nbgrader's record of the student's submissions, for feedback
+WORKSPACES = "lab/workspaces"  # JupyterLab's saved layouts, inside JUPYTER_CONFIG
 MANIFEST = ".course_copies.json"  # hash of the course version each copy was made from
 
 #: Folders of the repository that git tracks: a working folder never goes inside one.
@@ -79,10 +80,16 @@ NBGRADER_SERVER_EXTENSIONS = ("assignment_list", "course_list", "formgrader", "v
 #: cleaned before they are rendered: a student's output never runs as the instructor. It
 #: replaces nbgrader's own formgrader server extension (README, "What grading protects against").
 SAFE_FORMGRADER = "autograder.tools.safe_formgrader"
+#: The course's own lab extension and its server part, for the student's view: Submit lists the
+#: open steps and asks, submission times in words, Validate only on assignments
+#: (:mod:`autograder.tools.open_steps`). It is loaded prebuilt from the repository
+#: (:mod:`autograder.tools.build_labextension`): nothing is installed, no npm needed.
+COURSE_LAB_SERVER = "autograder.tools.open_steps"
+COURSE_LAB_EXTENSIONS = Path(__file__).resolve().parent / "labextension" / "prebuilt"
 VIEWS = {
     "student": {
         "lab": {"menu", "assignment-list", "validate-assignment"},
-        "server": {"assignment_list", "validate_assignment"},
+        "server": {"assignment_list", "validate_assignment", COURSE_LAB_SERVER},
     },
     "instructor": {
         "lab": {"menu", "formgrader", "create-assignment", "validate-assignment"},
@@ -269,6 +276,7 @@ def write_view_config(config_dir: Path, view: str) -> None:
         f"nbgrader.server_extensions.{name}": name in keep["server"] for name in NBGRADER_SERVER_EXTENSIONS
     }
     extensions[SAFE_FORMGRADER] = SAFE_FORMGRADER in keep["server"]
+    extensions[COURSE_LAB_SERVER] = COURSE_LAB_SERVER in keep["server"]
     _write_json(config_dir / "jupyter_server_config.json", {"ServerApp": {"jpserver_extensions": extensions}})
     _write_json(
         config_dir / "labconfig" / "page_config.json",
@@ -325,6 +333,20 @@ class Lab:
         return [str(jupyter), "lab", *self.arguments, *extra]
 
 
+def forget_open_tabs(config_dir: Path) -> None:
+    """Start the student's lab with only the start page open, not every tab of last time.
+
+    JupyterLab restores the saved layout (its "workspace") and starts a kernel for every
+    notebook tab in it: four lessons open last time are four kernels, and TensorFlow, at the
+    next start. JupyterLab 4.6 has no setting to restore a tab without its kernel (the notebook
+    tracker's ``autoStartDefaultKernel`` only decides whether a notebook *without* a kernel
+    gets the default one without asking), so the saved layout is what goes: only the layout,
+    never a file, and a browser reload of a running lab still keeps its tabs.
+    """
+    for saved in (config_dir / WORKSPACES).glob("*.jupyterlab-workspace"):
+        saved.unlink()
+
+
 def student_lab(workspace: Path, course: Course) -> tuple[Lab, list[str]]:
     """Prepare the working folder and its configuration; the lab opens on the start page."""
     notes = prepare_workspace(workspace, course)
@@ -333,7 +355,13 @@ def student_lab(workspace: Path, course: Course) -> tuple[Lab, list[str]]:
     write_view_config(config_dir, "student")
     write_student_nbgrader_config(config_dir, workspace, course)
     ensure_exchange(course)
-    arguments = [f"--ServerApp.root_dir={workspace}", f"--LabApp.default_url=/lab/tree/{START_PAGE}"]
+    forget_open_tabs(config_dir)
+    arguments = [
+        f"--ServerApp.root_dir={workspace}",
+        f"--LabApp.default_url=/lab/tree/{START_PAGE}",
+        f"--LabApp.workspaces_dir={config_dir / WORKSPACES}",
+        f"--LabApp.extra_labextensions_path={COURSE_LAB_EXTENSIONS}",
+    ]
     return Lab(workspace, config_dir, arguments), notes
 
 
