@@ -54,6 +54,16 @@ def test_a_working_folder_holds_copies_of_the_lessons_a_start_page_and_the_exerc
     assert "2. [Lesson 2 — Second](lessons/02_lesson.ipynb)" in start
 
 
+def test_only_a_student_working_alone_is_told_to_release_the_assignment(course, tmp_path):
+    alone, on_a_hub = tmp_path / "alone", tmp_path / "hub"
+    lab.prepare_workspace(alone, course)
+    lab.prepare_workspace(on_a_hub, course, studying_alone_possible=False)
+    assert "Run `make release`" in (alone / lab.START_PAGE).read_text()
+    hub_page = (on_a_hub / lab.START_PAGE).read_text()
+    assert "make release" not in hub_page
+    assert "Your instructor has not released it yet." in hub_page
+
+
 def test_preparing_again_keeps_the_students_edits_and_updates_untouched_copies(course, tmp_path):
     workspace = tmp_path / "work"
     lab.prepare_workspace(workspace, course)

@@ -29,8 +29,8 @@ The instructor's server runs on the course's own ``.venv``, built the same way o
 instructor's course (so Formgrader, ``make grade`` and the rest use the course's code, as ``make
 lab-instructor`` does), with ``COURSE_EXCHANGE`` naming the hub's exchange; each student's runs
 on ``env/``. Both start through ``python -m autograder.tools.hub server ROLE``, as that user: it writes
-the role's view (:func:`autograder.lab.write_view_config`, into ``~/.jupyter``), gives a
-student the lessons in their home (:func:`autograder.lab.prepare_workspace`), and starts
+the role's view (:func:`autograder.tools.lab.write_view_config`, into ``~/.jupyter``), gives a
+student the lessons in their home (:func:`autograder.tools.lab.prepare_workspace`), and starts
 ``jupyterhub-singleuser``. Templates of the configuration files are in ``hub/``; README,
 "Running a class on JupyterHub", says who owns what and why.
 """
@@ -86,7 +86,7 @@ ACCOUNT_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 #: Accounts below this uid are the system's (root, daemon, ...): never a student or the instructor.
 FIRST_USER_UID = 1000
 
-#: Each role's server: the nbgrader view (autograder.lab.VIEWS) and the page it opens on.
+#: Each role's server: the nbgrader view (autograder.tools.lab.VIEWS) and the page it opens on.
 ROLE_PAGES = {"student": f"/lab/tree/{lab.START_PAGE}", "instructor": "/lab?formgrader=true"}
 
 
@@ -606,7 +606,9 @@ def serve(role: str) -> None:
     config_dir = Path(os.environ.get("JUPYTER_CONFIG_DIR") or Path.home() / ".jupyter")
     lab.write_view_config(config_dir, role)
     if role == "student":
-        for note in lab.prepare_workspace(Path.home(), lab.read_course(REPOSITORY_ROOT)):
+        for note in lab.prepare_workspace(
+            Path.home(), lab.read_course(REPOSITORY_ROOT), studying_alone_possible=False
+        ):
             print(note, flush=True)
     else:
         # Formgrader and nbgrader take the folder they start in as the course (as make lab-instructor).

@@ -193,8 +193,15 @@ def lesson_title(notebook: Path) -> str:
     return notebook.stem
 
 
-def start_page(course: Course) -> str:
-    """The student's first screen: the module's map and the assignment loop, in order."""
+def start_page(course: Course, studying_alone_possible: bool = True) -> str:
+    """The student's first screen: the module's map and the assignment loop, in order.
+
+    On a shared server (``make hub``) a student cannot release the assignment, so the page
+    does not suggest it.
+    """
+    not_released = "Nothing under *Released assignments*? Your instructor has not released it yet."
+    if studying_alone_possible:
+        not_released += " Studying\nalone? Run `make release` once in the course folder, then reload the tab."
     lessons = sorted((course.directory / LESSONS).glob("*.ipynb"))
     lesson_lines = "\n".join(
         f"{number}. [{lesson_title(path)}]({LESSONS}/{path.name})" for number, path in enumerate(lessons, 1)
@@ -225,12 +232,11 @@ Shift+Enter. Each one takes a few minutes at most.
 5. **Feedback.** Once your instructor releases it, press *Fetch Feedback* in the same tab:
    it arrives in `{EXERCISES}/{ASSIGNMENT}/feedback/`.
 
-Nothing under *Released assignments*? Your instructor has not released it yet. Studying
-alone? Run `make release` once in the course folder, then reload the tab.
+{not_released}
 """
 
 
-def prepare_workspace(workspace: Path, course: Course) -> list[str]:
+def prepare_workspace(workspace: Path, course: Course, studying_alone_possible: bool = True) -> list[str]:
     """Create or update the student's working folder; returns notes to show the student."""
     workspace = Path(workspace).resolve()
     inside = workspace.relative_to(course.directory).parts if course.directory in workspace.parents else ()
@@ -248,7 +254,7 @@ def prepare_workspace(workspace: Path, course: Course) -> list[str]:
     }
     for relative in EXTRA_COPIES:
         sources[relative] = (course.directory / relative).read_bytes()
-    sources[START_PAGE] = start_page(course).encode("utf-8")
+    sources[START_PAGE] = start_page(course, studying_alone_possible).encode("utf-8")
     for relative, content in sources.items():
         _copy_keeping_edits(content, workspace / relative, relative, manifest, notes)
     manifest_path.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
