@@ -4,8 +4,9 @@ Run with ``make bench`` (or ``.venv/bin/python benchmarks/report.py [--students 
 a course with the real ``nbgrader generate_assignment`` and writes N students into its
 gradebook and autograded notebooks directly (``autograder.testkit.report_class``, the kinds of
 the report's tests, with their own RMSEs and costs), then times what ``make report`` does:
-reading the class (gradebook and notebooks), comparing every pair's answers (copydetect), and
-drawing and writing the HTML, and prints the pairwise-comparison count. The 14-student class
+reading the class (gradebook and notebooks), comparing every pair's answers (copydetect, the
+code answers and the written ones), and drawing and writing the HTML, and prints the
+pairwise-comparison count (both kinds). The 16-student class
 of the tests is timed in the same run, with the ratio. Figures are printed, never asserted.
 """
 
@@ -36,8 +37,10 @@ def time_report(course: Path) -> dict[str, float]:
     data = read_class(course, ASSIGNMENT)
     read = time.perf_counter()
     pairs, compared = similar_pairs(data, 0.6)
+    written, compared_written = similar_pairs(data, 0.6, kind="written")
+    pairs += written
     compared_at = time.perf_counter()
-    page = render(data, targets, pairs, 0.6, compared)
+    page = render(data, targets, pairs, 0.6, compared, compared_written)
     (course / "report.html").write_text(page, encoding="utf-8")
     done = time.perf_counter()
     return {
@@ -46,7 +49,7 @@ def time_report(course: Path) -> dict[str, float]:
         "compare": compared_at - read,
         "render": done - compared_at,
         "total": done - started,
-        "pairs compared": compared,
+        "pairs compared": compared + compared_written,
         "pairs listed": len(pairs),
         "MiB": len(page) / 2**20,
     }

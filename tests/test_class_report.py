@@ -1,6 +1,6 @@
 """``make report``: the class report's numbers, sentences, flags and copied pairs, on a synthetic class.
 
-The class (:data:`autograder.testkit.report_class.CLASS`, 14 students) is written straight
+The class (:data:`autograder.testkit.report_class.CLASS`, 16 students) is written straight
 into a real nbgrader gradebook and real autograded notebooks derived from the course's own,
 so grade ids are real and no grading runs. Every figure the report prints is computed here
 again from the gradebook and the notebooks by other code, and compared with the HTML.
@@ -23,7 +23,7 @@ from nbgrader.api import Gradebook
 from autograder.engine.class_data import job_record_path, read_class
 from autograder.engine.class_report import calibration_targets, write_report
 from autograder.engine.similarity import similar_pairs
-from autograder.testkit.report_class import CLASS, HOSTILE_FLAG, build_class
+from autograder.testkit.report_class import CLASS, HOSTILE_FLAG, HOSTILE_WRITING, build_class
 from autograder.testkit.sample_class import ASSIGNMENT, make_course, nbgrader_environment, run_nbgrader
 from rnn_forecast.paths import REPOSITORY_ROOT
 
@@ -158,6 +158,8 @@ def test_student_strings_are_escaped(report):
     assert "&lt;img src=x onerror=alert(1)&gt;" in report
     assert HOSTILE_FLAG.split(": ", 1)[0] in report
     assert "<script" not in report
+    assert HOSTILE_WRITING not in report
+    assert "&lt;img src=y onerror=alert(2)&gt;" in report
 
 
 def test_the_copied_pair_is_found_and_the_independent_solution_is_not(course, report):
@@ -170,6 +172,26 @@ def test_the_copied_pair_is_found_and_the_independent_solution_is_not(course, re
     # The renamed lines are shown side by side, matched.
     assert "<mark>per_block = hidden" in report
     assert "<mark>block_weights = n_units" in report
+
+
+def test_copied_written_answers_are_found_and_answers_in_ones_own_words_are_not(course, report):
+    data = read_class(course, ASSIGNMENT)
+    pairs, compared = similar_pairs(data, 0.6, kind="written")
+    assert [(pair.first, pair.second) for pair in pairs] == [("olga", "pia")]
+    assert compared == len(CLASS) * (len(CLASS) - 1) // 2
+    # hugo and ned answered the same three questions in their own words: they share phrases
+    # ("close to a random walk", "the naive forecast") but far from the bar.
+    every, _ = similar_pairs(data, 0.0, kind="written")
+    own_words = next(pair for pair in every if (pair.first, pair.second) == ("hugo", "ned"))
+    assert own_words.similarity < 0.3
+    # Listed with the code pairs, labelled, the text side by side as the students wrote it.
+    copied = report[report.index("<h2 id='copied'>") :]
+    assert re.search(r"<h3>olga and pia: \d+% \(\d+ characters shared\), written answers</h3>", copied)
+    assert re.search(r"<h3>finn and gia: \d+% \(\d+ tokens shared\), code answers</h3>", copied)
+    assert "<th>olga: written answers</th><th>pia: written answers</th>" in copied
+    assert "conveyor belt that the forget gate trims" in text_of(copied)
+    assert "in the Cell State, a conveyor belt" in text_of(copied)  # pia's own capitals, matched case-blind
+    assert re.search(r"<mark>[^<]*Cell State, a conveyor belt", copied)
 
 
 def test_the_report_is_one_file_with_embedded_figures(report):
@@ -226,7 +248,10 @@ def test_the_report_opens_in_chromium_with_every_figure_drawn(course, report, tm
 def test_the_report_opens_on_the_commonest_failure_and_the_counts(report):
     glance = text_of(re.search(r"<h2 id='glance'>.*?</ul>", report, re.S).group(0))
     assert "Most common failure: 3 × “expected 8 units in the recurrent layer, found 32”" in glance
-    assert "1 flagged, 1 not graded cleanly, 1 late; 1 pair looks copied." in glance
+    assert (
+        "1 flagged, 1 not graded cleanly, 1 late; "
+        "2 pairs look copied (1 in code answers, 1 in written answers)."
+    ) in glance
 
 
 def test_make_grade_records_each_jobs_outcome_and_cost_where_the_report_reads_it(tmp_path):

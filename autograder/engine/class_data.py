@@ -7,7 +7,7 @@ Reads the course's gradebook through nbgrader's ``Gradebook`` API (wherever
 notebooks under ``autograded/STUDENT/ASSIGNMENT/``: the sentence a failed test cell showed
 (the error output :mod:`autograder.engine.trusted` wrote), the flags it recorded in the
 notebook's metadata (worded as :func:`autograder.engine.job_outcome.read_flags` does), and the answer cells'
-sources (for :mod:`autograder.engine.similarity`). What ``make grade`` measured of each job
+sources, code and written (for :mod:`autograder.engine.similarity`). What ``make grade`` measured of each job
 (outcome, time, peak memory) comes from the record :mod:`autograder.engine.orchestrate` keeps
 beside each job's log. Part of the grading engine; :mod:`autograder.engine.class_report`
 turns it into the report. Nothing here writes anywhere.
@@ -70,6 +70,8 @@ class Submission:
     printed: dict[str, list[str]] = field(default_factory=dict)
     #: What make grade recorded of the job (None: graded otherwise, for example by make autograde).
     job: dict | None = None
+    #: notebook -> {written answer cell grade_id: its markdown} (the cells graded by hand)
+    written: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -89,6 +91,8 @@ class ClassData:
     submissions: list[Submission]
     #: notebook -> {answer cell grade_id: the released starter code}
     starter: dict[str, dict[str, str]]
+    #: notebook -> {written answer cell grade_id: the released starter text ("YOUR ANSWER HERE")}
+    written_starter: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def notebooks(self) -> list[str]:
@@ -123,6 +127,14 @@ def read_class(course: Path, assignment: str) -> ClassData:
             }
             for notebook in defined.notebooks
         }
+        written_starter = {
+            notebook.name: {
+                cell.name: cell.source or ""
+                for cell in notebook.source_cells
+                if cell.name in _written_ids(notebook)
+            }
+            for notebook in defined.notebooks
+        }
         submissions = []
         for submitted in sorted(gradebook.assignment_submissions(assignment), key=lambda s: s.student.id):
             person = submitted.student
@@ -154,7 +166,7 @@ def read_class(course: Path, assignment: str) -> ClassData:
             if record.is_file():
                 submission.job = json.loads(record.read_text(encoding="utf-8"))
             submissions.append(submission)
-    return ClassData(assignment, coursedir.course_id, tests, submissions, starter)
+    return ClassData(assignment, coursedir.course_id, tests, submissions, starter, written_starter)
 
 
 def _answer_ids(notebook) -> set[str]:
@@ -162,10 +174,16 @@ def _answer_ids(notebook) -> set[str]:
     return {cell.name for cell in notebook.solution_cells} - {cell.name for cell in notebook.grade_cells}
 
 
+def _written_ids(notebook) -> set[str]:
+    """The grade ids of the cells a student writes prose in (markdown ``solution`` cells, graded by hand)."""
+    written = {cell.name for cell in notebook.grade_cells if cell.cell_type == "markdown"}
+    return written & {cell.name for cell in notebook.solution_cells}
+
+
 def _read_notebooks(submission: Submission, autograded: Path, test_ids: set[str]) -> None:
     for path in sorted(autograded.glob("*.ipynb")) if autograded.is_dir() else []:
         notebook = nbformat.read(path, as_version=4)
-        answers, printed = {}, []
+        answers, written, printed = {}, {}, []
         for cell in notebook.cells:
             meta = cell.metadata.get("nbgrader", {})
             grade_id = meta.get("grade_id")
@@ -173,6 +191,8 @@ def _read_notebooks(submission: Submission, autograded: Path, test_ids: set[str]
             printed += [output.get("text", "") for output in outputs if output.get("output_type") == "stream"]
             if cell.cell_type == "code" and meta.get("solution") and not meta.get("grade"):
                 answers[grade_id] = cell.source
+            if cell.cell_type == "markdown" and meta.get("solution"):
+                written[grade_id] = cell.source
             if grade_id in test_ids:
                 errors = [output for output in outputs if output.get("output_type") == "error"]
                 if errors:
@@ -182,6 +202,7 @@ def _read_notebooks(submission: Submission, autograded: Path, test_ids: set[str]
             f"{path.stem}: {flag}" for flag in notebook.metadata.get(FLAGS_KEY, {}).get("flags", [])
         ]
         submission.answers[path.stem] = answers
+        submission.written[path.stem] = written
         submission.printed[path.stem] = printed
 
 

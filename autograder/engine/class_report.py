@@ -15,7 +15,8 @@ autograded notebooks) and writes, with every figure embedded as a base64 PNG:
   calibrated bound and the honest band (the reference runs' range in ``--calibration``);
 - flagged submissions with their reasons, submissions not graded cleanly, late ones;
 - grading cost per submission (what ``make grade`` recorded) and the slowest;
-- pairs of submissions whose answer cells look copied (:mod:`autograder.engine.similarity`).
+- pairs of submissions whose answer cells look copied, code or written answers
+  (:mod:`autograder.engine.similarity`).
 
 Every string that came from a student (ids, names, sentences, code) is escaped: student
 output is hostile (:mod:`autograder.engine.outputs`). The report changes no grade. The
@@ -302,6 +303,7 @@ def render(
     pairs: list[SimilarPair] | None = None,
     threshold: float | None = None,
     compared: int = 0,
+    compared_written: int = 0,
 ) -> str:
     """The whole report, as one HTML page."""
     targets = targets or []
@@ -397,7 +399,7 @@ def render(
             )
         )
     parts += _submissions_sections(data)
-    parts += _copied_section(pairs, threshold, compared)
+    parts += _copied_section(pairs, threshold, compared, compared_written)
     parts.append("</body></html>")
     return "\n".join(parts)
 
@@ -424,7 +426,12 @@ def _at_a_glance(data: ClassData, rows: list[CellStatistics], pairs: list[Simila
     unclean = sum(bool(s.job and s.job.get("outcome") != "graded") for s in data.submissions)
     late = sum(s.seconds_late > 0 for s in data.submissions)
     copied = "1 pair looks" if len(pairs) == 1 else f"{len(pairs)} pairs look"
-    points.append(f"{flagged} flagged, {unclean} not graded cleanly, {late} late; {copied} copied.")
+    written = sum(pair.kind == "written" for pair in pairs)
+    if written:
+        copied += f" copied ({len(pairs) - written} in code answers, {written} in written answers)"
+    else:
+        copied += " copied"
+    points.append(f"{flagged} flagged, {unclean} not graded cleanly, {late} late; {copied}.")
     return "<h2 id='glance'>At a glance</h2><ul>" + "".join(f"<li>{point}</li>" for point in points) + "</ul>"
 
 
@@ -492,25 +499,31 @@ def _submissions_sections(data: ClassData) -> list[str]:
     return parts
 
 
-def _copied_section(pairs: list[SimilarPair], threshold: float | None, compared: int) -> list[str]:
+def _copied_section(
+    pairs: list[SimilarPair], threshold: float | None, compared: int, compared_written: int = 0
+) -> list[str]:
     parts = ["<h2 id='copied'>Answers that look copied</h2>"]
     if threshold is None:
         return [*parts, "<p>Not compared.</p>"]
     parts.append(
-        f"<p class='note'>{compared} pairs of submissions compared (answer cells only, the released starter "
-        f"code ignored); listed: a similarity of at least {threshold:.0%} in both directions. For your "
-        "judgement: it changes no grade. Matching parts are highlighted.</p>"
+        f"<p class='note'>{compared} pairs of submissions' code answer cells and {compared_written} pairs "
+        "of their written answers compared (the released starter code and text ignored, and what more "
+        f"than a tenth of the class shares); listed: a similarity of at least {threshold:.0%} in both "
+        "directions. For your judgement: it changes no grade. Matching parts are highlighted.</p>"
     )
     if not pairs:
         return [*parts, "<p>No pair.</p>"]
     for pair in pairs:
+        label, unit = (
+            ("written answers", "characters") if pair.kind == "written" else ("code answers", "tokens")
+        )
         parts.append(
             f"<h3>{e(pair.first)} and {e(pair.second)}: {pair.similarity:.0%} "
-            f"({pair.shared_tokens} tokens shared)</h3>"
+            f"({pair.shared_tokens} {unit} shared), {label}</h3>"
         )
         parts.append(
             _table(
-                [e(pair.first), e(pair.second)],
+                [f"{e(pair.first)}: {label}", f"{e(pair.second)}: {label}"],
                 [[f"<pre>{pair.first_html}</pre>", f"<pre>{pair.second_html}</pre>"]],
                 cls="pair",
             )
@@ -548,9 +561,11 @@ def write_report(
     """Read the class, compare its answers, write the report to ``output``."""
     data = read_class(course, assignment)
     pairs, compared = similar_pairs(data, threshold)
+    written, compared_written = similar_pairs(data, threshold, kind="written")
+    pairs = sorted(pairs + written, key=lambda pair: -pair.similarity)
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(render(data, targets, pairs, threshold, compared), encoding="utf-8")
+    output.write_text(render(data, targets, pairs, threshold, compared, compared_written), encoding="utf-8")
     return output
 
 

@@ -1,6 +1,7 @@
 """Copied work found: every pair of submissions' answer cells compared, for the instructor's judgement.
 
     similar_pairs(data, threshold) -> (pairs above the threshold, number of pairs compared)
+    similar_pairs(data, threshold, kind="written") -> the same for the written answers
 
 Each submission's code answer cells (nbgrader ``solution`` cells; the notebooks' other
 cells are the course's own) are joined in notebook order and fingerprinted with
@@ -13,6 +14,15 @@ their own fingerprints). Two kinds of code are ignored as boilerplate, as MOSS d
   correct answers are the same line (``model = build_model(keras.layers.GRU(8))``), which
   proves nothing; what two submissions share with no one else does.
 
+The written answers (markdown ``solution`` cells, graded by hand) are compared the same
+way, with the same two kinds of boilerplate (their starter text, "YOUR ANSWER HERE", and
+phrases more than a tenth of the class shares), but as text: copydetect's tokeniser keeps
+nothing of prose (pygments' TextLexer yields one whitespace-like token, which it drops), so
+the text is lower-cased, every run of whitespace made one space, and fingerprinted
+unfiltered; the matching parts are then marked in the text as the student wrote it. A few
+words changed or sentences reordered leave most of its k-grams in place; two answers to the
+same question in their own words share only short phrases.
+
 A pair is listed when each submission shares at least ``threshold`` of its remaining
 fingerprints with the other. Nothing here changes a grade. Part of the grading engine;
 :mod:`autograder.engine.class_report` shows the pairs with the matching code highlighted.
@@ -22,9 +32,11 @@ from __future__ import annotations
 
 import html
 import itertools
+import re
 from collections import Counter
 from dataclasses import dataclass
 
+import numpy as np
 from copydetect import CodeFingerprint, compare_files
 from copydetect.utils import get_token_coverage
 
@@ -34,6 +46,8 @@ from autograder.engine.class_data import ClassData, Submission
 #: answers are a few lines each, so k is smaller than copydetect's default of 25.
 NOISE_THRESHOLD = 12
 WINDOW = 1
+#: The same k for written answers, in characters of normalised text: about four words.
+TEXT_NOISE_THRESHOLD = 25
 
 
 @dataclass(frozen=True)
@@ -46,13 +60,35 @@ class SimilarPair:
     #: Each submission's answers, escaped, with the matching parts in <mark>.
     first_html: str
     second_html: str
+    #: "code" (the code answer cells) or "written" (the written answers).
+    kind: str = "code"
 
 
 def answer_code(submission: Submission, notebooks: list[str]) -> str:
     """A submission's code answers, notebook by notebook, in cell order."""
-    return "\n".join(
-        source for notebook in notebooks for source in submission.answers.get(notebook, {}).values()
-    )
+    return _joined(submission.answers, notebooks)
+
+
+def _joined(cells: dict[str, dict[str, str]], notebooks: list[str]) -> str:
+    return "\n".join(source for notebook in notebooks for source in cells.get(notebook, {}).values())
+
+
+def normalised(text: str) -> tuple[str, list[int]]:
+    """``text`` lower-cased, each run of whitespace one space; and where each character came from.
+
+    >>> normalised("  The  Cell\nstate")
+    ('the cell state', [2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16])
+    """
+    characters, origin = [], []
+    for word in re.finditer(r"\S+", text):
+        if characters:
+            characters.append(" ")
+            origin.append(word.start() - 1)
+        for at, character in enumerate(word.group(0), start=word.start()):
+            lowered = character.lower()  # may be longer ("İ"): each part points to its origin
+            characters.append(lowered)
+            origin += [at] * len(lowered)
+    return "".join(characters), origin
 
 
 def common_limit(size: int) -> int:
@@ -62,6 +98,26 @@ def common_limit(size: int) -> int:
 
 def _fingerprint(code: str) -> CodeFingerprint:
     return CodeFingerprint(_Named.name, NOISE_THRESHOLD, WINDOW, fp=_Named(code), language="python")
+
+
+def _text_fingerprint(text: str) -> CodeFingerprint:
+    """Written ``text`` fingerprinted as normalised text; ``shown`` and ``origin`` map it back."""
+    plain, origin = normalised(text)
+    fingerprint = CodeFingerprint("answers.txt", TEXT_NOISE_THRESHOLD, WINDOW, filter=False, fp=_Named(plain))
+    fingerprint.shown, fingerprint.origin = text, origin
+    return fingerprint
+
+
+def _shown(fingerprint: CodeFingerprint, slices) -> str:
+    """What a student wrote, escaped, with the matched parts marked (normalised text mapped back)."""
+    origin = getattr(fingerprint, "origin", None)
+    if origin is None:
+        return _highlight(fingerprint.raw_code, slices)
+    if not len(slices) or not len(slices[0]):
+        return _highlight(fingerprint.shown, slices)
+    starts = [origin[start] for start in slices[0].tolist()]
+    ends = [origin[end - 1] + 1 for end in slices[1].tolist()]
+    return _highlight(fingerprint.shown, np.array([starts, ends]))
 
 
 def _without(fingerprint: CodeFingerprint, ignored: set) -> CodeFingerprint:
@@ -90,16 +146,24 @@ class _Named:
         return self.code
 
 
-def similar_pairs(data: ClassData, threshold: float) -> tuple[list[SimilarPair], int]:
-    """The pairs of ``data``'s submissions at least ``threshold`` similar, most similar first."""
+def similar_pairs(data: ClassData, threshold: float, kind: str = "code") -> tuple[list[SimilarPair], int]:
+    """The pairs of ``data``'s submissions at least ``threshold`` similar, most similar first.
+
+    ``kind`` "code" compares the code answer cells, "written" the written answers.
+    """
     notebooks = data.notebooks
-    codes = {s.student: answer_code(s, notebooks) for s in data.submissions if s.answers}
+    if kind == "code":
+        cells = {s.student: s.answers for s in data.submissions}
+        starter, fingerprinted = _joined(data.starter, notebooks), _fingerprint
+    elif kind == "written":
+        cells = {s.student: s.written for s in data.submissions}
+        starter, fingerprinted = _joined(data.written_starter, notebooks), _text_fingerprint
+    else:
+        raise ValueError(f"kind must be 'code' or 'written', not {kind!r}")
+    codes = {student: _joined(answers, notebooks) for student, answers in cells.items() if answers}
     codes = {student: code for student, code in codes.items() if code.strip()}
-    starter = "\n".join(
-        source for notebook in notebooks for source in data.starter.get(notebook, {}).values()
-    )
-    ignored = set(_fingerprint(starter).hashes) if starter.strip() else set()
-    plain = {student: _fingerprint(code) for student, code in codes.items()}
+    ignored = set(fingerprinted(starter).hashes) if starter.strip() else set()
+    plain = {student: fingerprinted(code) for student, code in codes.items()}
     counts = Counter(h for fingerprint in plain.values() for h in fingerprint.hashes)
     ignored |= {h for h, count in counts.items() if count > common_limit(len(codes))}
     prints = {student: _without(fingerprint, ignored) for student, fingerprint in plain.items()}
@@ -118,8 +182,9 @@ def similar_pairs(data: ClassData, threshold: float) -> tuple[list[SimilarPair],
                     second,
                     float(similarity),
                     int(overlap),
-                    _highlight(a.raw_code, slices_a),
-                    _highlight(b.raw_code, slices_b),
+                    _shown(a, slices_a),
+                    _shown(b, slices_b),
+                    kind,
                 )
             )
     return sorted(pairs, key=lambda pair: -pair.similarity), compared

@@ -13,8 +13,10 @@ hold (edits of the reference solutions), flags, lateness, the RMSE printed and w
 grade`` recorded of the job. The notebooks are the release's, with the solutions' answers,
 so every grade id is the real one. :data:`CLASS` covers each section of the report: a
 misconception several students share, a test everyone passes, a pair copied with renamed
-variables and reordered lines, an independent solution, a flagged and a crashed submission,
-a late one, one without an LMS id.
+variables and reordered lines, an independent solution, a pair whose written answers are
+copied (a few words changed, sentences reordered) and a pair who answered the same written
+questions in their own words, a flagged and a crashed submission, a late one, one without
+an LMS id.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from nbgrader.api import Gradebook
 
 from autograder.testkit.sample_class import ASSIGNMENT, cells_by_grade_id, submission_notebooks
 
+#: Markup in a written answer (olga's and pia's): the report must show it as text.
+HOSTILE_WRITING = "<img src=y onerror=alert(2)>"
 #: A reason quoting what the student's code displayed: the report must show it as text.
 HOSTILE_FLAG = "ex2_build_answer: output removed: <img src=x onerror=alert(1)>"
 DUE = datetime.datetime(2026, 11, 20, 12, 0, 0)
@@ -133,13 +137,122 @@ INDEPENDENT = {
 }
 
 
+#: Written answers (markdown answer cells): distinctive ones (olga), the same with a few words
+#: changed and the sentences reordered (pia), and two students' own words on the same
+#: questions (hugo, ned), sharing only the phrases many share ("close to a random walk").
+WRITTEN_DISTINCTIVE = {
+    "1_gates": {
+        "ex1_cell_state_answer": (
+            "Unlike the GRU, the LSTM keeps its long-term memory in the cell state, a conveyor belt "
+            "that the forget gate trims and the input gate adds to. The output gate then decides how "
+            "much of that belt reaches the hidden state, so the network can remember things it does "
+            "not show yet. <img src=y onerror=alert(2)>"
+        ),
+    },
+    "2_gru8": {
+        "ex2_compare_answer": (
+            "With only 425 weights my GRU(8) got a test RMSE of 121.6, practically the same as the "
+            "3,905-weight GRU(32) of the lesson and a bit better than the naive forecast at 125.1. "
+            "Four times fewer units cost nothing, which tells me the monthly index is too close to a "
+            "random walk for extra capacity to find any pattern."
+        ),
+    },
+    "3_stacked_lstm": {
+        "ex3_compare_answer": (
+            "Stacking LSTM(32) and LSTM(16) gave 7,777 parameters and a test RMSE of 119.6, while the "
+            "single LSTM(32) with 4,897 parameters reached about 121 and trained in half the time. "
+            "The extra layer bought roughly one index point, well inside the spread between seeds, "
+            "so depth was not worth its cost here."
+        ),
+    },
+}
+WRITTEN_COPIED = {
+    "1_gates": {
+        "ex1_cell_state_answer": (
+            "The output gate then chooses how much of that belt reaches the hidden state, so the "
+            "network can remember things it does not reveal yet.\n\nUnlike the GRU, the LSTM stores "
+            "its long-term memory in the Cell State, a conveyor belt that the forget gate trims and "
+            "the input gate adds to. <img src=y onerror=alert(2)>"
+        ),
+    },
+    "2_gru8": {
+        "ex2_compare_answer": (
+            "Four times fewer units cost nothing, which shows me the monthly index is too close to a "
+            "random walk for extra capacity to find any pattern. With only 425 weights my GRU(8) "
+            "reached a test RMSE of 121.6, practically the same as the 3,905-weight GRU(32) of the "
+            "lesson and slightly better than the naive forecast at 125.1."
+        ),
+    },
+    "3_stacked_lstm": {
+        "ex3_compare_answer": (
+            "The extra layer bought roughly one index point, well inside the spread between seeds, so "
+            "depth was not worth the cost here.  Stacking LSTM(32) and LSTM(16) gave 7,777 parameters "
+            "and a test RMSE of 119.6, while the single LSTM(32) with 4,897 parameters got about 121 "
+            "and trained in half the time."
+        ),
+    },
+}
+WRITTEN_OWN_WORDS = {
+    "1_gates": {
+        "ex1_cell_state_answer": (
+            "It is a second memory line, separate from the output: the LSTM can hold something there "
+            "across many months without exposing it, while the GRU must use one state for both."
+        ),
+    },
+    "2_gru8": {
+        "ex2_compare_answer": (
+            "GRU(8): RMSE 123.0 with 425 parameters; the lesson's GRU(32): RMSE 122.5 with 3,905; "
+            "naive: 125.1. Cutting the units by four barely moved the error, so this series, close to "
+            "a random walk, gives the model almost nothing to learn beyond the last value."
+        ),
+    },
+    "3_stacked_lstm": {
+        "ex3_compare_answer": (
+            "My stack reached 121.5 (7,777 parameters, about 40 s of training) against 122.1 for one "
+            "LSTM(32) (4,897 parameters, about 20 s) and 125.1 for the naive forecast. Twice the "
+            "training time for half a point is not worth it on a series this close to a random walk."
+        ),
+    },
+}
+WRITTEN_OTHER_WORDS = {
+    "1_gates": {
+        "ex1_cell_state_answer": (
+            "The cell state is a long-term memory kept apart from the hidden state, so the LSTM can "
+            "carry information for many steps without it appearing in the output; the GRU merges the two."
+        ),
+    },
+    "2_gru8": {
+        "ex2_compare_answer": (
+            "Shrinking to 8 units changed little: 122.0 against 122.3 for GRU(32), both just under the "
+            "naive 125.1, with 425 instead of 3,905 parameters. The series is close to a random walk, "
+            "so the extra capacity has nothing to model."
+        ),
+    },
+    "3_stacked_lstm": {
+        "ex3_compare_answer": (
+            "Depth did not help: the stack scored 121.5 with 7,777 parameters and slower training, the "
+            "single LSTM(32) 122.1 with 4,897, the naive forecast 125.1."
+        ),
+    },
+}
+
+
+def _merged(*answers: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """Several notebook -> cell -> source maps as one."""
+    merged: dict[str, dict[str, str]] = {}
+    for each in answers:
+        for notebook, cells in each.items():
+            merged.setdefault(notebook, {}).update(cells)
+    return merged
+
+
 @dataclass
 class Student:
     """What one synthetic student handed in and what grading made of it."""
 
     #: (notebook, test grade id) -> the sentence its failure showed
     failures: dict[tuple[str, str], str] = field(default_factory=dict)
-    #: notebook -> answer cell -> its source (default: the reference solution)
+    #: notebook -> answer cell (code or written) -> its source (default: the reference solution)
     answers: dict[str, dict[str, str]] = field(default_factory=dict)
     #: notebook -> the grader's reasons for flagging it
     flags: dict[str, list[str]] = field(default_factory=dict)
@@ -165,7 +278,7 @@ CLASS: dict[str, Student] = {
     ),
     "finn": Student(answers=DISTINCTIVE, name=("Finn", "Fox")),
     "gia": Student(answers=COPIED, name=("Gia", "Greco")),
-    "hugo": Student(answers=INDEPENDENT, name=("Hugo", "Hart")),
+    "hugo": Student(answers=_merged(INDEPENDENT, WRITTEN_OWN_WORDS), name=("Hugo", "Hart")),
     "ivy": Student(
         flags={
             "2_gru8": [
@@ -190,7 +303,9 @@ CLASS: dict[str, Student] = {
         rmse={"2_gru8": 1789.8, "3_stacked_lstm": 123.1},
         name=("Mia", "<script>alert('mia')</script>"),
     ),
-    "ned": Student(name=("Ned", "Nash"), seconds=70.0),
+    "ned": Student(answers=WRITTEN_OTHER_WORDS, name=("Ned", "Nash"), seconds=70.0),
+    "olga": Student(answers=WRITTEN_DISTINCTIVE, name=("Olga", "Orlov")),
+    "pia": Student(answers=WRITTEN_COPIED, name=("Pia", "Park")),
 }
 
 
