@@ -69,14 +69,14 @@ def answer_code(submission: Submission, notebooks: list[str]) -> str:
     return _joined(submission.answers, notebooks)
 
 
-def _joined(cells: dict[str, dict[str, str]], notebooks: list[str]) -> str:
-    return "\n".join(source for notebook in notebooks for source in cells.get(notebook, {}).values())
+def _joined(cells: dict[str, dict[str, str]], notebooks: list[str], separator: str = "\n") -> str:
+    return separator.join(source for notebook in notebooks for source in cells.get(notebook, {}).values())
 
 
 def normalised(text: str) -> tuple[str, list[int]]:
     """``text`` lower-cased, each run of whitespace one space; and where each character came from.
 
-    >>> normalised("  The  Cell\nstate")
+    >>> normalised("  The  Cell\\nstate")
     ('the cell state', [2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16])
     """
     characters, origin = [], []
@@ -155,12 +155,15 @@ def similar_pairs(data: ClassData, threshold: float, kind: str = "code") -> tupl
     if kind == "code":
         cells = {s.student: s.answers for s in data.submissions}
         starter, fingerprinted = _joined(data.starter, notebooks), _fingerprint
+        separator = "\n"
     elif kind == "written":
         cells = {s.student: s.written for s in data.submissions}
         starter, fingerprinted = _joined(data.written_starter, notebooks), _text_fingerprint
+        # A blank line between answers, as the report shows them (normalised away when compared).
+        separator = "\n\n"
     else:
         raise ValueError(f"kind must be 'code' or 'written', not {kind!r}")
-    codes = {student: _joined(answers, notebooks) for student, answers in cells.items() if answers}
+    codes = {student: _joined(answers, notebooks, separator) for student, answers in cells.items() if answers}
     codes = {student: code for student, code in codes.items() if code.strip()}
     ignored = set(fingerprinted(starter).hashes) if starter.strip() else set()
     plain = {student: fingerprinted(code) for student, code in codes.items()}
