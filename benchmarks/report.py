@@ -37,6 +37,7 @@ def time_report(course: Path) -> dict[str, float]:
     data = read_class(course, ASSIGNMENT)
     read = time.perf_counter()
     pairs, compared = similar_pairs(data, 0.6)
+    code_at = time.perf_counter()
     written, compared_written = similar_pairs(data, 0.6, kind="written")
     pairs += written
     compared_at = time.perf_counter()
@@ -47,6 +48,7 @@ def time_report(course: Path) -> dict[str, float]:
         "students": len(data.submissions),
         "read": read - started,
         "compare": compared_at - read,
+        "compare written": compared_at - code_at,
         "render": done - compared_at,
         "total": done - started,
         "pairs compared": compared + compared_written,
@@ -73,7 +75,8 @@ def main() -> None:
     for name, found in figures.items():
         print(
             f"  {name:>13}: {found['students']} students, total {found['total']:.2f} s "
-            f"(read {found['read']:.2f} s, compare {found['compare']:.2f} s, draw and write {found['render']:.2f} s); "
+            f"(read {found['read']:.2f} s, compare {found['compare']:.2f} s, of which written answers "
+            f"{found['compare written']:.2f} s, draw and write {found['render']:.2f} s); "
             f"{found['pairs compared']} pairs compared, {found['pairs listed']} listed; {found['MiB']:.1f} MiB of HTML"
         )
     small, large = figures.values()
