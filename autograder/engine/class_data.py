@@ -119,22 +119,8 @@ def read_class(course: Path, assignment: str) -> ClassData:
             for notebook in sorted(defined.notebooks, key=lambda n: n.name)
             for cell in notebook.grade_cells
         ]
-        starter = {
-            notebook.name: {
-                cell.name: cell.source or ""
-                for cell in notebook.source_cells
-                if cell.name in _answer_ids(notebook)
-            }
-            for notebook in defined.notebooks
-        }
-        written_starter = {
-            notebook.name: {
-                cell.name: cell.source or ""
-                for cell in notebook.source_cells
-                if cell.name in _written_ids(notebook)
-            }
-            for notebook in defined.notebooks
-        }
+        starter = _released_sources(defined.notebooks, _answer_ids)
+        written_starter = _released_sources(defined.notebooks, _written_ids)
         submissions = []
         for submitted in sorted(gradebook.assignment_submissions(assignment), key=lambda s: s.student.id):
             person = submitted.student
@@ -167,6 +153,16 @@ def read_class(course: Path, assignment: str) -> ClassData:
                 submission.job = json.loads(record.read_text(encoding="utf-8"))
             submissions.append(submission)
     return ClassData(assignment, coursedir.course_id, tests, submissions, starter, written_starter)
+
+
+def _released_sources(notebooks, cell_ids) -> dict[str, dict[str, str]]:
+    """notebook -> grade id -> the released source of the cells ``cell_ids(notebook)`` names."""
+    return {
+        notebook.name: {
+            cell.name: cell.source or "" for cell in notebook.source_cells if cell.name in cell_ids(notebook)
+        }
+        for notebook in notebooks
+    }
 
 
 def _answer_ids(notebook) -> set[str]:
