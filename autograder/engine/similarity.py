@@ -40,7 +40,7 @@ import numpy as np
 from copydetect import CodeFingerprint, compare_files
 from copydetect.utils import get_token_coverage
 
-from autograder.engine.class_data import ClassData, Submission
+from autograder.engine.class_data import ClassData
 
 #: copydetect's noise threshold k (characters of normalised code) and winnowing window; the
 #: answers are a few lines each, so k is smaller than copydetect's default of 25.
@@ -62,11 +62,6 @@ class SimilarPair:
     second_html: str
     #: "code" (the code answer cells) or "written" (the written answers).
     kind: str = "code"
-
-
-def answer_code(submission: Submission, notebooks: list[str]) -> str:
-    """A submission's code answers, notebook by notebook, in cell order."""
-    return _joined(submission.answers, notebooks)
 
 
 def _joined(cells: dict[str, dict[str, str]], notebooks: list[str], separator: str = "\n") -> str:

@@ -345,24 +345,6 @@ def hub_python(hub: Hub, base_executable: Path | None = None) -> Path:
 # ---------------------------------------------------------------- the instructor's course
 
 
-def as_account(entry: pwd.struct_passwd) -> dict:
-    """subprocess.run arguments that run a command as ``entry``, in a fresh login's environment."""
-    environment = {
-        **{name: value for name, value in os.environ.items() if name.startswith("PIP_")},
-        "PATH": SYSTEM_PATH,
-        "HOME": entry.pw_dir,
-        "USER": entry.pw_name,
-        "LOGNAME": entry.pw_name,
-        "LANG": "C.UTF-8",
-    }
-    return {
-        "user": entry.pw_uid,
-        "group": entry.pw_gid,
-        "extra_groups": os.getgrouplist(entry.pw_name, entry.pw_gid),
-        "env": environment,
-    }
-
-
 def clone_course(source: Path, course: Path, instructor: pwd.struct_passwd) -> None:
     """A clone of ``source`` at ``course``, with its uncommitted changes, owned by the instructor."""
     _run(["git", "clone", "--quiet", "--no-hardlinks", str(source), str(course)], "cloning the course")
