@@ -6,7 +6,7 @@ Reads the course's gradebook through nbgrader's ``Gradebook`` API (wherever
 ``nbgrader_config.py`` puts it: SQLite or a PostgreSQL server), and each student's autograded
 notebooks under ``autograded/STUDENT/ASSIGNMENT/``: the sentence a failed test cell showed
 (the error output :mod:`autograder.engine.trusted` wrote), the flags it recorded in the
-notebook's metadata (worded as :func:`autograder.engine.job_outcome.read_flags` does), and the answer cells'
+notebook's metadata (read by :func:`autograder.engine.job_outcome.notebook_flags`), and the answer cells'
 sources, code and written (for :mod:`autograder.engine.similarity`). What ``make grade`` measured of each job
 (outcome, time, peak memory) comes from the record :mod:`autograder.engine.orchestrate` keeps
 beside each job's log. Part of the grading engine; :mod:`autograder.engine.class_report`
@@ -25,7 +25,7 @@ from nbgrader.api import Gradebook
 from sqlalchemy.engine import make_url
 
 from autograder.engine.course_config import read_course_config
-from autograder.engine.trusted import FLAGS_KEY
+from autograder.engine.job_outcome import notebook_flags
 
 #: A figure at the end of a failure sentence ("found 1,234.5"), and the RMSE an answer cell printed.
 _FOUND = re.compile(r"found (-?[\d,]+(?:\.\d+)?)\s*$")
@@ -193,10 +193,7 @@ def _read_notebooks(submission: Submission, autograded: Path, test_ids: set[str]
                 errors = [output for output in outputs if output.get("output_type") == "error"]
                 if errors:
                     submission.failures[(path.stem, grade_id)] = _sentence(errors[-1])
-        # As job_outcome.read_flags words them, from the notebook read once here (a class is 600 notebooks).
-        submission.flags += [
-            f"{path.stem}: {flag}" for flag in notebook.metadata.get(FLAGS_KEY, {}).get("flags", [])
-        ]
+        submission.flags += notebook_flags(notebook, path.stem)
         submission.answers[path.stem] = answers
         submission.written[path.stem] = written
         submission.printed[path.stem] = printed

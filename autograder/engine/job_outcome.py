@@ -72,6 +72,10 @@ def read_flags(autograded: Path) -> list[str]:
     """The reasons the grader flagged the autograded notebooks, notebook by notebook."""
     flags = []
     for path in sorted(autograded.glob("*.ipynb")):
-        found = nbformat.read(path, as_version=4).metadata.get(FLAGS_KEY, {}).get("flags", [])
-        flags += [f"{path.stem}: {flag}" for flag in found]
+        flags += notebook_flags(nbformat.read(path, as_version=4), path.stem)
     return flags
+
+
+def notebook_flags(notebook, name: str) -> list[str]:
+    """The reasons the grader flagged one autograded notebook, each prefixed with its ``name``."""
+    return [f"{name}: {flag}" for flag in notebook.metadata.get(FLAGS_KEY, {}).get("flags", [])]
