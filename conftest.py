@@ -21,6 +21,10 @@ JUPYTER_SEARCH_PATHS = ("JUPYTER_PATH", "JUPYTER_CONFIG_PATH", "JUPYTER_PREFER_E
 
 #: Lessons whose nbval run trains models for half a minute or more (make test-fast skips them).
 TRAINING_LESSONS = ("03_sp500_comparison.ipynb",)
+#: Session fixtures that take minutes to make (a README clone of the course; a class graded by
+#: nbgrader). ``make test`` runs the suite on two pytest-xdist workers, each with its own
+#: session: every module that uses one of these runs on the same worker, so it is made once.
+MADE_ONCE = ("readme_clone", "graded_class")
 
 _isolated_home: Path | None = None
 
@@ -42,7 +46,16 @@ def pytest_unconfigure(config):
         shutil.rmtree(_isolated_home, ignore_errors=True)
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (make test: --dist loadgroup)
 def pytest_collection_modifyitems(config, items):
+    """Slow lessons marked; each module one xdist group, so that its items (a lesson's cells,
+    which nbval runs in order in one kernel) and its module fixtures stay on one worker."""
+    made_once = {}
+    for item in items:
+        uses = {name for name in MADE_ONCE if name in getattr(item, "fixturenames", ())}
+        made_once.setdefault(item.path, set()).update(uses)
     for item in items:
         if item.path.name in TRAINING_LESSONS:
             item.add_marker(pytest.mark.slow)
+        group = "+".join(sorted(made_once[item.path])) or str(item.path)
+        item.add_marker(pytest.mark.xdist_group(group))

@@ -4,8 +4,9 @@ Each test starts what an instructor would run: ``dask scheduler`` and two ``dask
 processes (``autograder/testkit/local_cluster.py``), each in a scratch folder of its own and with
 the course folder hidden from it, and a PostgreSQL server in a temporary folder
 (``tests/cluster_support.py``).
-The class's grades must equal those of sequential ``nbgrader autograde`` (the
-``graded_class`` fixture), and a student whose worker dies mid-job is graded exactly
+The class's grades must equal those sequential ``nbgrader autograde`` gives each kind of
+submission (``grading_support.expected_scores``, which ``tests/test_autograder.py`` holds
+nbgrader's own grading of the class to), and a student whose worker dies mid-job is graded exactly
 once more, elsewhere; a submission that fails on its own is never graded twice.
 """
 
@@ -14,6 +15,7 @@ import threading
 import time
 from dataclasses import replace
 
+import grading_support as support
 import nbformat
 import psutil
 import pytest
@@ -112,7 +114,7 @@ def use_postgresql(course, url, assignment):
 
 @needs_postgres
 def test_the_class_graded_on_dask_into_postgresql_gets_the_grades_of_sequential_nbgrader(
-    graded_class, postgres, tmp_path, monkeypatch
+    postgres, tmp_path, monkeypatch
 ):
     """The password stays out of nbgrader_config.py: PostgreSQL's client reads PGPASSWORD, here and
     on the workers (README, "Grading beyond one machine"); the student's kernel sees neither."""
@@ -144,7 +146,9 @@ def test_the_class_graded_on_dask_into_postgresql_gets_the_grades_of_sequential_
     }, [j.log[-2000:] for j in jobs if j.outcome != Outcome.GRADED]
     assert {job.worker for job in jobs} == workers, "both workers grade"
     scores = sample_class.read_scores(course, db_url=url)
-    assert {s: scores[s] for s in ON_THE_CLUSTER} == {s: graded_class.scores[s] for s in ON_THE_CLUSTER}
+    assert {s: scores[s] for s in ON_THE_CLUSTER} == {
+        s: support.expected_scores(sample_class.CLASS[s]) for s in ON_THE_CLUSTER
+    }
     # The rows went to PostgreSQL only: no SQLite gradebook, no copies of one.
     assert not list(course.rglob("*.db"))
     assert sample_class.tree_digest(course / "submitted") == submitted

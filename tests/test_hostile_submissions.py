@@ -1,8 +1,9 @@
 """Submissions that try to get points without the work, graded by real nbgrader.
 
-A class of one honest student, one untouched release and one student per kind of attack
-(``hostile_submissions.HOSTILE_KINDS``) is graded twice, by ``make autograde`` (plain
-nbgrader) and by ``make grade``, in the layout an instructor has: a fresh clone of this
+A class of honest students, one untouched release and one student per kind of attack
+(``hostile_submissions.HOSTILE_KINDS``) is graded by ``make grade``, and again by ``make
+autograde`` (plain nbgrader, in the course folder itself) but for the attacks on what the
+verifier decides (``VERIFIER_ONLY``), in the layout an instructor has: a fresh clone of this
 checkout under /tmp set up by the README's own commands, ``.venv`` inside the course
 folder (the ``readme_clone`` fixture, shared with ``tests/test_where_grading_runs.py``).
 It grades with ``TMPDIR`` pointing at another folder, as Slurm sets it for every job. So the
@@ -50,6 +51,29 @@ pytestmark = pytest.mark.slow
 HONEST = {"aaron": "solution", "fiona": "functional_api", "zora": "release"}
 HOSTILE = {f"h_{kind}": kind for kind in HOSTILE_KINDS}
 OTHER_STUDENT = "aaron"
+
+#: Kinds that act only on the values and models the kernel hands over: forged checks and
+#: libraries, hidden failures, made-up models and training records. What they get is decided
+#: by the verifier, which both commands run the same way (nbgrader autograde with the course's
+#: preprocessors, one student at a time), so make grade alone grades them. make autograde also
+#: grades everything that acts around the notebook (the course folder it grades in, its
+#: gradebook, the network, processes, hidden tests, the answer key, outputs), and the honest
+#: reference and blank release.
+VERIFIER_ONLY = (
+    "forge_checks",
+    "forge_libraries",
+    "silent_failures",
+    "lookalike_model",
+    "naive_by_hand",
+    "forged_record",
+    "other_model_handed_over",
+    "functional_api",
+)
+#: Who hands in, for each way of grading.
+CLASS_OF = {
+    "make grade": {**HONEST, **HOSTILE},
+    "make autograde": {s: kind for s, kind in {**HONEST, **HOSTILE}.items() if kind not in VERIFIER_ONLY},
+}
 
 MARKER = f"gated-rnn-leftover-{uuid.uuid4().hex[:12]}"
 
@@ -137,7 +161,8 @@ class Graded:
         self.listener = Listener()
         self.course = clone.course
         clone.start_class({})
-        hand_in(self.course, self.listener.port, {**HONEST, **HOSTILE})
+        self.students = CLASS_OF[how]
+        hand_in(self.course, self.listener.port, self.students)
         self.course_before = course_files_digest(self.course)
         self.checks_before = sample_class.tree_digest(self.course / "autograder")
         tmpdir = clone.parent / "job" / "tmp"  # TMPDIR elsewhere, as a batch system sets it
@@ -161,16 +186,20 @@ def test_grading_finishes(graded):
     assert graded.result.returncode == 0, graded.result.stdout[-3000:] + graded.result.stderr[-5000:]
 
 
-@pytest.mark.parametrize("student", [*HONEST, *HOSTILE])
-def test_each_submission_scores_exactly_its_honest_work(graded, student):
-    assert graded.scores[student] == expected_scores(student), (HOSTILE.get(student), graded.scores[student])
+def test_each_submission_scores_exactly_its_honest_work(graded):
+    wrong = {
+        student: (kind, scores, expected_scores(student))
+        for student, kind in graded.students.items()
+        if (scores := graded.scores.get(student)) != expected_scores(student)
+    }
+    assert wrong == {}, "student: (kind, their scores, what their honest work earns)"
 
 
 def test_every_attacking_notebook_is_flagged_and_no_honest_one(graded):
     attacked = {
         (student, name)
         for student in HOSTILE
-        if HOSTILE[student] not in UNSEEN
+        if student in graded.students and HOSTILE[student] not in UNSEEN
         for name in attacked_notebooks(student)
     }
     assert graded.flagged == attacked
@@ -186,19 +215,24 @@ def test_flags_name_what_was_tried(graded):
             ).metadata["autograder"]["flags"]
         )
 
-    assert "solutions/gated_rnn/2_gru8.ipynb" in flags("h_read_secrets")
-    assert "list" in flags("h_read_secrets")
-    assert "submitted" in flags("h_read_secrets")
-    assert "open database" in flags("h_write_gradebook")
-    assert "write" in flags("h_write_course")
-    assert "nbgrader_config.py" in flags("h_write_course")
-    assert "network" in flags("h_network")
-    assert "still running" in flags("h_background_process")
-    assert "in the student's kernel" in flags("h_forge_checks")
-    # Read, then erased what it could of the audit trail: the read is on record all the same.
-    assert "read" in flags("h_erase_audit_trail")
-    assert "solutions/gated_rnn/2_gru8.ipynb" in flags("h_erase_audit_trail")
-    assert "ex2_trained_test: the check passed in the student's kernel" in flags("h_forged_record")
+    named = {
+        "h_read_secrets": ["solutions/gated_rnn/2_gru8.ipynb", "list", "submitted"],
+        "h_write_gradebook": ["open database"],
+        "h_write_course": ["write", "nbgrader_config.py"],
+        "h_network": ["network"],
+        "h_background_process": ["still running"],
+        "h_forge_checks": ["in the student's kernel"],
+        # Read, then erased what it could of the audit trail: the read is on record all the same.
+        "h_erase_audit_trail": ["read", "solutions/gated_rnn/2_gru8.ipynb"],
+        "h_forged_record": ["ex2_trained_test: the check passed in the student's kernel"],
+    }
+    missing = {
+        student: absent
+        for student, expected in named.items()
+        if student in graded.students
+        and (absent := [words for words in expected if words not in flags(student)])
+    }
+    assert missing == {}, "student: what their flags do not name"
 
 
 def test_course_files_and_the_graders_checks_are_byte_identical(graded):
@@ -259,7 +293,7 @@ def test_make_grade_lists_the_flags(graded):
         pytest.skip("plain nbgrader prints no summary")
     assert "Flagged for the instructor" in graded.result.stdout
     for student in HOSTILE:
-        if HOSTILE[student] not in UNSEEN:
+        if student in graded.students and HOSTILE[student] not in UNSEEN:
             assert f"  {student}, " in graded.result.stdout, student
 
 
