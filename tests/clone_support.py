@@ -199,17 +199,24 @@ class ReadmeClone:
         user: GradingUser | None = None,
         tmpdir: Path | None = None,
         path: str | None = None,
+        without_user_namespaces: bool = False,
     ) -> subprocess.CompletedProcess:
-        """``make ARGUMENTS`` in the course folder, as ``user`` (default: the test runner)."""
+        """``make ARGUMENTS`` in the course folder, as ``user`` (default: the test runner);
+        ``without_user_namespaces`` (root only): as on a machine that switched them off
+        (``tests/without_user_namespaces.py``)."""
         user = user or self.runner()
         environment = self.environment(user, tmpdir)
         if path is not None:
             environment["PATH"] = path
+        command = ["make", "--no-print-directory", *arguments]
         who = {}
-        if user.uid != os.getuid():
+        if without_user_namespaces:
+            switch = Path(__file__).with_name("without_user_namespaces.py")
+            command = [sys.executable, str(switch), str(user.uid), str(user.gid), *command]
+        elif user.uid != os.getuid():
             who = {"user": user.uid, "group": user.gid, "extra_groups": []}
         return subprocess.run(
-            ["make", "--no-print-directory", *arguments],
+            command,
             cwd=self.course,
             env=environment,
             capture_output=True,

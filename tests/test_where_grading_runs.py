@@ -11,8 +11,9 @@ grade``, honest reference 16 and blank notebook 0, neither flagged:
   root: ``tests/test_hostile_submissions.py``, whose class holds the honest reference and
   a blank notebook beside the attackers, graded in the same clone.
 
-Then what an instructor meets where grading cannot run: a bubblewrap that cannot start, a
-verifier that cannot start, another clone's environment. The preflight stops both commands
+Then what an instructor meets where grading cannot run: a bubblewrap that cannot start
+(simulated, and refused by the kernel for an unprivileged grader where user namespaces are
+switched off), a verifier that cannot start, another clone's environment. The preflight stops both commands
 before the first student, with the cause and what to do; no student gets a score or a
 gradebook row. ``make doctor`` prints every check.
 """
@@ -107,6 +108,23 @@ def test_a_sandbox_that_cannot_start_stops_grading_before_the_first_student(read
         assert_stopped_before_the_first_student(
             readme_clone, result, "No permissions to create a new namespace"
         )
+
+
+def test_where_user_namespaces_are_switched_off_grading_stops_and_names_the_setting(
+    readme_clone, grading_user
+):
+    """An unprivileged grader on a machine with ``user.max_user_namespaces=0`` (a hardened kernel or
+    container): the kernel itself refuses bubblewrap, and each command says which setting to change."""
+    readme_clone.start_class(CLASS, user=grading_user)
+    doctor = readme_clone.make("doctor", user=grading_user, without_user_namespaces=True)
+    assert doctor.returncode != 0, said(doctor)[-3000:]
+    assert "FAIL bubblewrap" in doctor.stdout, said(doctor)[-3000:]
+    setting = "sudo sysctl user.max_user_namespaces=15000"
+    assert setting in doctor.stdout, said(doctor)[-3000:]
+    for command in COMMANDS.values():
+        result = readme_clone.make(*command, user=grading_user, without_user_namespaces=True)
+        assert_stopped_before_the_first_student(readme_clone, result, "max_*_namespaces exceeded")
+        assert setting in said(result), said(result)[-3000:]
 
 
 def test_a_verifier_that_cannot_start_stops_grading_before_the_first_student(readme_clone, tmp_path):
