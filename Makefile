@@ -54,12 +54,13 @@ sandbox:
 run: setup
 	$(BIN)/python -m rnn_forecast.course
 
-# A lint finding fails the test command before any test runs. Two pytest-xdist workers: the
-# grading tests mostly wait on one kernel at a time, so two of them share the 2 cores well
-# (CONTRIBUTING, "What the suite costs, and why"). TEST_WORKERS=0 runs in one process.
+# A lint finding fails the test command before any test runs. Two pytest-xdist workers, each
+# running whole test modules (a lesson's cells run in order in one kernel; a module's fixtures
+# are made once): the grading tests mostly wait on one kernel at a time, so two of them share
+# the 2 cores well (CONTRIBUTING, "What the suite costs, and why"). TEST_WORKERS=0: one process.
 TEST_WORKERS ?= 2
 test: lint
-	$(BIN)/python -m pytest --durations=25 $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadgroup)
+	$(BIN)/python -m pytest --durations=25 $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 
 # Skips the tests marked slow (real nbgrader grading, the browser, lesson 3's training).
 test-fast: setup-dev

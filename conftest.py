@@ -10,6 +10,7 @@ inherits. ``tests/test_isolation.py`` proves it with a hostile ``~/.jupyter``.
 import os
 import shutil
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -21,10 +22,6 @@ JUPYTER_SEARCH_PATHS = ("JUPYTER_PATH", "JUPYTER_CONFIG_PATH", "JUPYTER_PREFER_E
 
 #: Lessons whose nbval run trains models for half a minute or more (make test-fast skips them).
 TRAINING_LESSONS = ("03_sp500_comparison.ipynb",)
-#: Session fixtures that take minutes to make (a README clone of the course; a class graded by
-#: nbgrader). ``make test`` runs the suite on two pytest-xdist workers, each with its own
-#: session: every module that uses one of these runs on the same worker, so it is made once.
-MADE_ONCE = ("readme_clone", "graded_class")
 
 _isolated_home: Path | None = None
 
@@ -46,16 +43,12 @@ def pytest_unconfigure(config):
         shutil.rmtree(_isolated_home, ignore_errors=True)
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (make test: --dist loadgroup)
 def pytest_collection_modifyitems(config, items):
-    """Slow lessons marked; each module one xdist group, so that its items (a lesson's cells,
-    which nbval runs in order in one kernel) and its module fixtures stay on one worker."""
-    made_once = {}
-    for item in items:
-        uses = {name for name in MADE_ONCE if name in getattr(item, "fixturenames", ())}
-        made_once.setdefault(item.path, set()).update(uses)
+    """Lesson 3 marked slow; then the modules with the most slow tests first (a stable sort, so
+    each module's own order stays): ``make test``'s two workers take whole modules in this
+    order, and the long ones started first leave no worker idle at the end."""
     for item in items:
         if item.path.name in TRAINING_LESSONS:
             item.add_marker(pytest.mark.slow)
-        group = "+".join(sorted(made_once[item.path])) or str(item.path)
-        item.add_marker(pytest.mark.xdist_group(group))
+    slow_tests = Counter(item.path for item in items if item.get_closest_marker("slow"))
+    items.sort(key=lambda item: -slow_tests[item.path])
