@@ -10,16 +10,22 @@ root can create accounts and a hub that spawns servers as them.
 
 - The hub: JupyterHub with its proxy, logged in through PAM by Chromium as a student and
   the instructor; each sees its own view (a student the Assignment List and Validate, the
-  instructor Formgrader), the student fetches and submits from the Assignments tab; a
-  wrong password is refused.
+  instructor Formgrader), the student fetches from the Assignments tab; a wrong password
+  is refused.
 - Isolation: as a student account, the other student's work, the instructor's
   ``solutions/`` (nbgrader's source folder), ``gradebook.db`` and configuration, and the
   inbound's listing are refused; links planted in the inbound bring nothing into
   ``submitted/`` at collect.
-- The loop, with nbgrader's commands run as each account (not in the browser): the
-  students submit (one the reference solution, one the blank release), the instructor
-  collects, runs ``make grade`` (sandboxed, unprivileged), generates and releases
-  feedback; each student fetches their own feedback, with the gradebook's scores, and
+- The loop, in Chromium: each student (one with the reference solution, one with the blank
+  release, placed in the fetched folder as their own files) opens the three notebooks in
+  their lab and runs them (Run All Cells), validates ``2_gru8`` from the Assignments tab
+  (the solution passes; the blank names its open steps, no traceback) and submits through
+  the course's confirmation (open steps listed, or none). The instructor collects with
+  Formgrader's Collect, which is the course's collect (links refused: the isolation test's
+  record of them is rewritten), and types ``make grade`` (sandboxed, unprivileged), then
+  ``make feedback && make release-feedback``, into a terminal of their lab (Formgrader's
+  Generate Feedback would run nbgrader's own, not the course's checked copy). Each student
+  fetches feedback from the Assignments tab: their own, with the gradebook's scores; they
   cannot list anyone's.
 """
 
