@@ -10,16 +10,22 @@ root can create accounts and a hub that spawns servers as them.
 
 - The hub: JupyterHub with its proxy, logged in through PAM by Chromium as a student and
   the instructor; each sees its own view (a student the Assignment List and Validate, the
-  instructor Formgrader), the student fetches and submits from the Assignments tab; a
-  wrong password is refused.
+  instructor Formgrader), the student fetches from the Assignments tab; a wrong password
+  is refused.
 - Isolation: as a student account, the other student's work, the instructor's
   ``solutions/`` (nbgrader's source folder), ``gradebook.db`` and configuration, and the
   inbound's listing are refused; links planted in the inbound bring nothing into
   ``submitted/`` at collect.
-- The loop, with nbgrader's commands run as each account (not in the browser): the
-  students submit (one the reference solution, one the blank release), the instructor
-  collects, runs ``make grade`` (sandboxed, unprivileged), generates and releases
-  feedback; each student fetches their own feedback, with the gradebook's scores, and
+- The loop, in Chromium: each student (one with the reference solution, one with the blank
+  release, placed in the fetched folder as their own files) opens the three notebooks in
+  their lab and runs them (Run All Cells), validates ``2_gru8`` from the Assignments tab
+  (the solution passes; the blank names its open steps, no traceback) and submits through
+  the course's confirmation (open steps listed, or none). The instructor collects with
+  Formgrader's Collect, which is the course's collect (links refused: the isolation test's
+  record of them is rewritten), and types ``make grade`` (sandboxed, unprivileged), then
+  ``make feedback && make release-feedback``, into a terminal of their lab (Formgrader's
+  Generate Feedback would run nbgrader's own, not the course's checked copy). Each student
+  fetches feedback from the Assignments tab: their own, with the gradebook's scores; they
   cannot list anyone's.
 """
 
@@ -29,6 +35,7 @@ import contextlib
 import grp
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -47,6 +54,7 @@ import pytest
 from clone_support import SYSTEM_PATH
 from lab_support import chromium
 from nbgrader.api import Gradebook
+from test_browser import menu
 
 from autograder.testkit.sample_class import submission_notebooks
 from autograder.tools import hub as class_hub
@@ -267,6 +275,13 @@ def nbgrader_menu(page) -> list[str]:
     return [label.strip() for label in labels if label.strip()]
 
 
+def open_assignment_list(page):
+    menu(page, "Nbgrader", "Assignment List")
+    tab = page.locator("#nbgrader-assignment-list")
+    tab.wait_for(timeout=60_000)
+    return tab
+
+
 def test_each_account_logs_in_through_pam_and_gets_its_own_view(course_class, hub_in_a_browser):
     browser, log = hub_in_a_browser
     hub = course_class.hub
@@ -276,13 +291,10 @@ def test_each_account_logs_in_through_pam_and_gets_its_own_view(course_class, hu
     student.screenshot(path=str(SCREENSHOTS / "hub-student.png"))
     assert f"/user/{ANA}/" in student.url
     assert nbgrader_menu(student) == ["Assignment List"]
-    # She fetches the assignment and submits it (blank for now) from the Assignments tab.
-    student.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").click()
-    student.locator(".lm-Menu-itemLabel", has_text="Assignment List").click()
-    tab = student.locator("#nbgrader-assignment-list")
+    # She fetches the assignment from the Assignments tab (she works and submits in the loop below).
+    tab = open_assignment_list(student)
     tab.locator("#released_assignments_list").get_by_role("button", name="Fetch").click(timeout=120_000)
-    tab.locator("#fetched_assignments_list").get_by_role("button", name="Submit").click(timeout=120_000)
-    tab.locator("#submitted_assignments_list").get_by_text(ASSIGNMENT).first.wait_for(timeout=120_000)
+    tab.locator("#fetched_assignments_list").get_by_text(ASSIGNMENT).first.wait_for(timeout=120_000)
     fetched = course_class.home(ANA) / "exercises" / ASSIGNMENT
     assert sorted(path.name for path in fetched.glob("*.ipynb")) == [
         "1_gates.ipynb",
@@ -377,22 +389,204 @@ def test_a_student_reads_nothing_of_another_or_the_instructor_and_links_in_the_i
     assert "2_gru8.ipynb" in record.read_text(), record.read_text()
 
 
+# ---------------------------------------------------------------- the class loop, in the browser
+
+NOTEBOOKS = ("1_gates", "2_gru8", "3_stacked_lstm")
+#: Running the reference solution trains two small models; Validate and Submit's check run notebooks again.
+RUN_SECONDS = 900
+GRADE_SECONDS = 1800
+
+
+def lab_url(hub: class_hub.Hub, name: str, path: str = "") -> str:
+    return f"{hub.url}/user/{name}/lab/tree/{path}"
+
+
+def kernel_state(panel) -> str | None:
+    """The state of the notebook's kernel, as the notebook's toolbar shows it ("idle", "busy", ...)."""
+    indicator = panel.locator(".jp-Notebook-ExecutionIndicator")
+    return indicator.first.get_attribute("data-status") if indicator.count() else None
+
+
+def run_all(page, hub: class_hub.Hub, name: str, notebook: str) -> None:
+    """Open ``notebook`` of the fetched assignment, Run All Cells, wait until its kernel is done, save, close."""
+    page.goto(lab_url(hub, name, f"exercises/{ASSIGNMENT}/{notebook}.ipynb"))
+    panel = page.locator(".jp-NotebookPanel:visible")
+    panel.locator(".jp-CodeCell").first.wait_for(timeout=240_000)
+    deadline = time.monotonic() + 240
+    while kernel_state(panel) != "idle":
+        assert time.monotonic() < deadline, f"{name}'s kernel for {notebook} did not start"
+        time.sleep(1)
+    prompts = panel.locator(".jp-CodeCell .jp-InputPrompt")
+    # Run All before the page is connected to the kernel runs nothing: then it is pressed again.
+    for _ in range(12):
+        menu(page, "Run", "Run All Cells")
+        page.wait_for_timeout(5000)
+        if any(text.strip() != "[ ]:" for text in prompts.all_text_contents()):
+            break
+    deadline = time.monotonic() + RUN_SECONDS
+    # Done: no cell queued or running ("[*]"), the first one run, the kernel idle (a blank
+    # answer's error stops Run All, and the cells after it keep "[ ]").
+    while True:
+        texts = [text.strip() for text in prompts.all_text_contents()]
+        if (
+            texts
+            and "[*]:" not in texts
+            and re.fullmatch(r"\[\d+\]:", texts[0])
+            and kernel_state(panel) == "idle"
+        ):
+            break
+        assert time.monotonic() < deadline, f"Run All of {name}'s {notebook} did not finish: {texts}"
+        time.sleep(2)
+    menu(page, "File", "Save Notebook")
+    page.wait_for_timeout(1000)
+    # Closed once saved: an open notebook autosaves, and Validate and Submit read the files.
+    menu(page, "File", "Close Tab")
+
+
+def validate(page, notebook: str) -> str:
+    """The Assignments tab's Validate of one fetched notebook: what its dialog says, whitespace joined."""
+    tab = open_assignment_list(page)
+    fetched = tab.locator("#fetched_assignments_list")
+    fetched.locator("a.assignment-notebooks-link").first.click(timeout=60_000)
+    fetched.locator(".nested_list_item", has_text=notebook).get_by_role("button", name="Validate").click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.wait_for(timeout=RUN_SECONDS * 1000)
+    message = dialog.locator("#validation-message")
+    if not message.count():
+        page.screenshot(path=str(SCREENSHOTS / "hub-validate-failed.png"))
+        raise AssertionError(f"Validate showed no validation message: {dialog.inner_text()}")
+    said = " ".join(message.inner_text().split())
+    dialog.get_by_role("button", name="Ok").click()
+    return said
+
+
+def submissions_of(hub: class_hub.Hub, student: str) -> set[str]:
+    inbound = hub.exchange / COURSE_ID / "inbound"
+    return {path.name for path in inbound.iterdir() if path.name.startswith(f"{student}+{ASSIGNMENT}+")}
+
+
+def student_works_and_submits(browser, course_class: Class, student: str) -> str:
+    """In the student's lab: fetch (once), run each notebook, Validate, Submit; the submission's timestamp."""
+    hub = course_class.hub
+    page = log_in(browser, hub, student)
+    fetched = course_class.home(student) / "exercises" / ASSIGNMENT
+    if not fetched.is_dir():
+        tab = open_assignment_list(page)
+        tab.locator("#released_assignments_list").get_by_role("button", name="Fetch").click(timeout=120_000)
+        tab.locator("#fetched_assignments_list").get_by_text(ASSIGNMENT).first.wait_for(timeout=120_000)
+    assert fetched.stat().st_uid == pwd.getpwnam(student).pw_uid, "fetched as the student's own account"
+    # The student's work, as their own files (the honest solution, or the release left blank).
+    entry = pwd.getpwnam(student)
+    for name, notebook in submission_notebooks(WORK[student], hub.course).items():
+        target = fetched / f"{name}.ipynb"
+        nbformat.write(notebook, target)
+        os.chown(target, entry.pw_uid, entry.pw_gid)
+    for notebook in NOTEBOOKS:
+        run_all(page, hub, student, notebook)
+    said = validate(page, "2_gru8")
+    assert "Traceback" not in said, said
+    if WORK[student] == "solution":
+        assert "passes all the tests" in said, said
+    else:
+        assert re.search(r"Step \d", said), f"Validate names no open step: {said}"
+
+    before = submissions_of(hub, student)
+    tab = open_assignment_list(page)
+    tab.locator("#fetched_assignments_list").get_by_role("button", name="Submit").click(timeout=120_000)
+    # The course's extension lists the steps still open (Validate's list) and asks.
+    dialog = page.locator(".jp-Dialog", has_text=f"Submit {ASSIGNMENT}?")
+    dialog.wait_for(timeout=RUN_SECONDS * 1000)
+    asked = " ".join(dialog.inner_text().split())
+    assert "Traceback" not in asked, asked
+    assert ("These steps are still open" in asked) == (WORK[student] == "release"), asked
+    dialog.get_by_role("button", name="Submit").click()
+    page.locator(".Toastify__toast", has_text=f"Submitted {ASSIGNMENT} at").wait_for(timeout=120_000)
+    new = submissions_of(hub, student) - before
+    assert len(new) == 1, f"{student} handed in {sorted(new)}"
+    page.close()
+    return (hub.exchange / COURSE_ID / "inbound" / new.pop() / "timestamp.txt").read_text()
+
+
+def wait_for_terminal_command(page, uid: int, finished, what: str) -> None:
+    """Until the ``make`` the instructor typed has started and ended with ``finished()`` true;
+    otherwise the terminal is saved as build/screenshots/hub-terminal-failed.png."""
+    started, seen = time.monotonic(), False
+    while True:
+        running = subprocess.run(["pgrep", "-U", str(uid), "-x", "make"], capture_output=True, check=False)
+        seen = seen or running.returncode == 0
+        if running.returncode != 0 and finished():
+            return
+        problem = None
+        if seen and running.returncode != 0:
+            time.sleep(5)  # what make wrote last reaches the disk
+            problem = None if finished() else "ended without its result"
+            if problem is None:
+                return
+        elif not seen and time.monotonic() - started > 120:
+            problem = "never ran"
+        elif time.monotonic() - started > GRADE_SECONDS:
+            problem = f"did not finish in {GRADE_SECONDS} s"
+        if problem:
+            page.screenshot(path=str(SCREENSHOTS / "hub-terminal-failed.png"))
+            raise AssertionError(
+                f"{what}, typed in the instructor's terminal, {problem}: see build/screenshots/hub-terminal-failed.png"
+            )
+        time.sleep(2)
+
+
+def type_in_terminal(page, command: str) -> None:
+    terminal = page.locator(".jp-Terminal:visible .xterm")
+    terminal.click()
+    page.keyboard.type(command)
+    page.keyboard.press("Enter")
+
+
 def test_the_class_is_graded_as_the_instructor_and_each_student_fetches_their_own_feedback(
     course_class, hub_in_a_browser
 ):
+    browser, _ = hub_in_a_browser
     hub = course_class.hub
-    for student in WORK:
-        hand_in(course_class, student)
-    instructor = {"COURSE_EXCHANGE": str(hub.exchange), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    for target in (
-        ["collect", "UPDATE=1"],
-        ["grade", "GRADE_FLAGS=--workers 2 --cell-timeout 60"],
-        ["feedback"],
-        ["release-feedback"],
-    ):
-        succeeded(as_user(INSTRUCTOR, ["make", *target], hub.course, **instructor))
+    handed_in = {student: student_works_and_submits(browser, course_class, student) for student in WORK}
+
+    # The instructor: Formgrader's Collect, then make grade, make feedback and make
+    # release-feedback typed into a terminal of their lab, in the course folder.
+    record = hub.course / ".intake" / ASSIGNMENT / f"{BEN}.json"
+    links_refused_before = record.is_file()  # the isolation test's planted links
+    page = log_in(browser, hub, INSTRUCTOR)
+    formgrader = page.frame_locator("#formgrader iframe")
+    row = formgrader.locator("tr", has_text=ASSIGNMENT)
+    row.wait_for(timeout=120_000)
+    row.locator("td.collect a").click()
+    formgrader.locator("#success-modal", has_text="Successfully collected").wait_for(timeout=300_000)
+    formgrader.locator("#success-modal .modal-footer button").click()
+    for student, stamp in handed_in.items():
+        collected = hub.course / "submitted" / student / ASSIGNMENT / "timestamp.txt"
+        assert collected.read_text() == stamp, f"Formgrader did not collect {student}'s latest submission"
+    if links_refused_before:
+        # The course's collect (SafeCollect) keeps the refusals of the submission it collected,
+        # none for ben's latest: nbgrader's own collect would have left the record as it was.
+        assert not record.exists(), "Formgrader's Collect did not go through the course's intake"
+
+    uid = pwd.getpwnam(INSTRUCTOR).pw_uid
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^File$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile("^New$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile("^Terminal$")).click()
+    page.locator(".jp-Terminal:visible .xterm-screen").wait_for(timeout=120_000)
+    page.wait_for_timeout(3000)  # the shell's prompt
+    autograded = [hub.course / "autograded" / student / ASSIGNMENT for student in WORK]
+    type_in_terminal(page, 'make grade GRADE_FLAGS="--workers 2 --cell-timeout 60"')
+    wait_for_terminal_command(page, uid, lambda: all(path.is_dir() for path in autograded), "make grade")
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(SCREENSHOTS / "hub-grade.png"))
+    released = hub.exchange / COURSE_ID / "feedback"
+    type_in_terminal(page, "make feedback && make release-feedback")
+    wait_for_terminal_command(
+        page, uid, lambda: any(released.iterdir()), "make feedback && make release-feedback"
+    )
+    page.close()
+
     graded = hub.course / "autograded" / ANA / ASSIGNMENT / "2_gru8.ipynb"
-    assert graded.stat().st_uid == pwd.getpwnam(INSTRUCTOR).pw_uid, "graded by the instructor's account"
+    assert graded.stat().st_uid == uid, "graded by the instructor's account"
     with Gradebook(f"sqlite:///{hub.course / 'gradebook.db'}") as gradebook:
         scores = {student: gradebook.find_submission(ASSIGNMENT, student).score for student in WORK}
         by_notebook = {
@@ -404,11 +598,15 @@ def test_the_class_is_graded_as_the_instructor_and_each_student_fetches_their_ow
         }
     assert scores == {ANA: 16.0, BEN: 0.0}
 
-    feedback_folder = hub.exchange / COURSE_ID / "feedback"
-    listing = as_user(BEN, ["ls", str(feedback_folder)])
+    listing = as_user(BEN, ["ls", str(released)])
     assert "Permission denied" in listing.stderr, "ben lists everyone's feedback"
     for student in WORK:
-        succeeded(nbgrader(student, "fetch_feedback", ASSIGNMENT, env=hub.env))
+        page = log_in(browser, hub, student)
+        tab = open_assignment_list(page)
+        submitted = tab.locator("#submitted_assignments_list")
+        submitted.get_by_role("button", name="Fetch Feedback").click(timeout=120_000)
+        submitted.get_by_text("(view feedback)").first.wait_for(timeout=120_000)
+        page.close()
         fetched = sorted(
             (course_class.home(student) / "exercises" / ASSIGNMENT / "feedback").glob("*/*.html")
         )

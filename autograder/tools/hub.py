@@ -31,8 +31,9 @@ lab-instructor`` does), with ``COURSE_EXCHANGE`` naming the hub's exchange; each
 on ``env/``. Both start through ``python -m autograder.tools.hub server ROLE``, as that user: it writes
 the role's view (:func:`autograder.tools.lab.write_view_config`, into ``~/.jupyter``), gives a
 student the lessons in their home (:func:`autograder.tools.lab.prepare_workspace`), and starts
-``jupyterhub-singleuser``. Templates of the configuration files are in ``hub/``; README,
-"Running a class on JupyterHub", says who owns what and why.
+``jupyterhub-singleuser`` (a student's with the course's prebuilt lab extension, as ``make
+lab``). Templates of the configuration files are in ``hub/``; README, "Running a class on
+JupyterHub", says who owns what and why.
 """
 
 from __future__ import annotations
@@ -77,6 +78,8 @@ PUBLISHED = {
     "autograder/engine": "the course's nbgrader settings, which lab.py reads (no answers in it)",
     "autograder/tools/__init__.py": "makes autograder.tools a package",
     "autograder/tools/lab.py": "the working folder and the view a student's server starts with",
+    "autograder/tools/open_steps.py": "the server part of Submit's confirmation: the steps still open",
+    "autograder/tools/labextension/prebuilt": "the course's lab extension, built: Submit lists the open steps and asks",
     "autograder/tools/hub.py": "starts a student's server (python -m autograder.tools.hub server student)",
     "nbgrader_config.py": "the course id, read when a student's server starts",
 }
@@ -587,15 +590,18 @@ def serve(role: str) -> None:
     """Run by the hub as the user: the role's view, a student's lessons, then the server."""
     config_dir = Path(os.environ.get("JUPYTER_CONFIG_DIR") or Path.home() / ".jupyter")
     lab.write_view_config(config_dir, role)
+    arguments = [sys.executable, "-m", "jupyterhub.singleuser"]
     if role == "student":
         for note in lab.prepare_workspace(
             Path.home(), lab.read_course(REPOSITORY_ROOT), studying_alone_possible=False
         ):
             print(note, flush=True)
+        # The course's lab extension, prebuilt, as make lab loads it (nothing installed).
+        arguments.append(f"--LabApp.extra_labextensions_path={lab.COURSE_LAB_EXTENSIONS}")
     else:
         # Formgrader and nbgrader take the folder they start in as the course (as make lab-instructor).
         os.chdir(REPOSITORY_ROOT)
-    os.execv(sys.executable, [sys.executable, "-m", "jupyterhub.singleuser"])
+    os.execv(sys.executable, arguments)
 
 
 # ---------------------------------------------------------------- command line
