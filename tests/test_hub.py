@@ -55,6 +55,7 @@ import pytest
 from clone_support import SYSTEM_PATH
 from lab_support import chromium
 from nbgrader.api import Gradebook
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from test_browser import menu
 
 from autograder.testkit.sample_class import submission_notebooks
@@ -408,8 +409,38 @@ def kernel_state(panel) -> str | None:
     return indicator.first.get_attribute("data-status") if indicator.count() else None
 
 
+@contextlib.contextmanager
+def dialogs_shown(page, what: str):
+    """On a timeout in the lab, fail with the text of the dialogs showing, and a screenshot
+    (build/screenshots/hub-failed.png)."""
+    try:
+        yield
+    except PlaywrightTimeout as error:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "hub-failed.png"))
+        shown = [" ".join(text.split()) for text in page.locator(".jp-Dialog").all_inner_texts()]
+        raise AssertionError(f"{what}: timed out; dialogs showing: {shown or 'none'}") from error
+
+
+def answer_dialogs(page) -> None:
+    """Answer the dialogs the lab shows with their default button, as a student would (one
+    appeared once when the machine was busy), printing what they said."""
+    for dialog in page.locator(".jp-Dialog").all():
+        print(f"the lab showed a dialog: {' '.join(dialog.inner_text().split())}", file=sys.stderr)
+        accept = dialog.locator(".jp-mod-accept")
+        if accept.count():
+            accept.first.click()
+        else:
+            page.keyboard.press("Escape")
+
+
 def run_all(page, hub: class_hub.Hub, name: str, notebook: str) -> None:
     """Open ``notebook`` of the fetched assignment, Run All Cells, wait until its kernel is done, save, close."""
+    with dialogs_shown(page, f"Run All of {name}'s {notebook}"):
+        _run_all(page, hub, name, notebook)
+
+
+def _run_all(page, hub: class_hub.Hub, name: str, notebook: str) -> None:
     page.goto(lab_url(hub, name, f"exercises/{ASSIGNMENT}/{notebook}.ipynb"))
     panel = page.locator(".jp-NotebookPanel:visible")
     panel.locator(".jp-CodeCell").first.wait_for(timeout=240_000)
@@ -420,6 +451,7 @@ def run_all(page, hub: class_hub.Hub, name: str, notebook: str) -> None:
     prompts = panel.locator(".jp-CodeCell .jp-InputPrompt")
     # Run All before the page is connected to the kernel runs nothing: then it is pressed again.
     for _ in range(12):
+        answer_dialogs(page)
         menu(page, "Run", "Run All Cells")
         page.wait_for_timeout(5000)
         if any(text.strip() != "[ ]:" for text in prompts.all_text_contents()):
@@ -438,8 +470,10 @@ def run_all(page, hub: class_hub.Hub, name: str, notebook: str) -> None:
             break
         assert time.monotonic() < deadline, f"Run All of {name}'s {notebook} did not finish: {texts}"
         time.sleep(2)
+    answer_dialogs(page)
     menu(page, "File", "Save Notebook")
     page.wait_for_timeout(1000)
+    answer_dialogs(page)
     # Closed once saved: an open notebook autosaves, and Validate and Submit read the files.
     menu(page, "File", "Close Tab")
 

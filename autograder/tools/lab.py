@@ -227,8 +227,9 @@ Shift+Enter. Each one takes a few minutes at most.
    sentence.
 3. **Validate.** The *Validate* button in a notebook's toolbar runs the whole notebook and
    lists what is still missing.
-4. **Submit.** In the *Assignments* tab, press *Submit*. You may submit again; your
-   instructor grades the last submission they collect.
+4. **Submit.** In the *Assignments* tab, press *Submit*: it first lists the steps still
+   open and asks. You may submit again; your instructor grades the last submission they
+   collect.
 5. **Feedback.** Once your instructor releases it, press *Fetch Feedback* in the same tab:
    it arrives in `{EXERCISES}/{ASSIGNMENT}/feedback/`.
 
