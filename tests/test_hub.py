@@ -423,10 +423,14 @@ def dialogs_shown(page, what: str):
 
 
 def answer_dialogs(page) -> None:
-    """Answer the dialogs the lab shows with their default button, as a student would (one
-    appeared once when the machine was busy), printing what they said."""
+    """Answer the dialogs the lab shows as a student would, printing what they said. On a busy
+    machine the lab may open a notebook before it knows the kernels, and ask which to start
+    (Select Kernel): the course's, Python 3."""
     for dialog in page.locator(".jp-Dialog").all():
         print(f"the lab showed a dialog: {' '.join(dialog.inner_text().split())}", file=sys.stderr)
+        kernels = dialog.locator("select")
+        if kernels.count():
+            kernels.first.select_option(label="Python 3 (ipykernel)")
         accept = dialog.locator(".jp-mod-accept")
         if accept.count():
             accept.first.click()
@@ -447,6 +451,7 @@ def _run_all(page, hub: class_hub.Hub, name: str, notebook: str) -> None:
     deadline = time.monotonic() + 240
     while kernel_state(panel) != "idle":
         assert time.monotonic() < deadline, f"{name}'s kernel for {notebook} did not start"
+        answer_dialogs(page)
         time.sleep(1)
     prompts = panel.locator(".jp-CodeCell .jp-InputPrompt")
     # Run All before the page is connected to the kernel runs nothing: then it is pressed again.
