@@ -199,12 +199,19 @@ def hand_in(course_class: Class, student: str) -> Path:
     fetched = home / "exercises" / ASSIGNMENT
     if not fetched.is_dir():
         succeeded(nbgrader(student, "fetch_assignment", ASSIGNMENT, env=env))
+    put_work_in_place(course_class, student, fetched)
+    succeeded(nbgrader(student, "submit", ASSIGNMENT, env=env))
+    return fetched
+
+
+def put_work_in_place(course_class: Class, student: str, fetched: Path) -> None:
+    """The student's work (the honest solution, or the release left blank) in their fetched
+    folder, as their own files."""
+    entry = pwd.getpwnam(student)
     for name, notebook in submission_notebooks(WORK[student], course_class.hub.course).items():
         target = fetched / f"{name}.ipynb"
         nbformat.write(notebook, target)
-        os.chown(target, pwd.getpwnam(student).pw_uid, pwd.getpwnam(student).pw_gid)
-    succeeded(nbgrader(student, "submit", ASSIGNMENT, env=env))
-    return fetched
+        os.chown(target, entry.pw_uid, entry.pw_gid)
 
 
 # ---------------------------------------------------------------- the hub, in a browser
@@ -515,12 +522,7 @@ def student_works_and_submits(browser, course_class: Class, student: str) -> str
         tab.locator("#released_assignments_list").get_by_role("button", name="Fetch").click(timeout=120_000)
         tab.locator("#fetched_assignments_list").get_by_text(ASSIGNMENT).first.wait_for(timeout=120_000)
     assert fetched.stat().st_uid == pwd.getpwnam(student).pw_uid, "fetched as the student's own account"
-    # The student's work, as their own files (the honest solution, or the release left blank).
-    entry = pwd.getpwnam(student)
-    for name, notebook in submission_notebooks(WORK[student], hub.course).items():
-        target = fetched / f"{name}.ipynb"
-        nbformat.write(notebook, target)
-        os.chown(target, entry.pw_uid, entry.pw_gid)
+    put_work_in_place(course_class, student, fetched)
     for notebook in NOTEBOOKS:
         run_all(page, hub, student, notebook)
     # Validate from the Assignments tab on exercise 1 (no training: Submit's check below runs
