@@ -23,6 +23,13 @@ JUPYTER_SEARCH_PATHS = ("JUPYTER_PATH", "JUPYTER_CONFIG_PATH", "JUPYTER_PREFER_E
 #: Lessons whose nbval run trains models for half a minute or more (make test-fast skips them).
 TRAINING_LESSONS = ("03_sp500_comparison.ipynb",)
 
+#: Session fixtures too big to make once per worker, and the modules that use them. Under
+#: ``make test``'s workers each group runs on one worker, so the fixture is made once a run: a
+#: README clone holds a 2 GB virtual environment, and one per worker filled a CI machine's disk.
+ONE_WORKER_FIXTURES = {
+    "readme_clone": ("tests/test_hostile_submissions.py", "tests/test_where_grading_runs.py"),
+}
+
 _isolated_home: Path | None = None
 
 
@@ -52,3 +59,33 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.slow)
     slow_tests = Counter(item.path for item in items if item.get_closest_marker("slow"))
     items.sort(key=lambda item: -slow_tests[item.path])
+    _check_one_worker_fixtures(config, items)
+
+
+def _check_one_worker_fixtures(config, items):
+    for item in items:
+        module = item.path.relative_to(config.rootpath).as_posix()
+        for fixture, modules in ONE_WORKER_FIXTURES.items():
+            if fixture in getattr(item, "fixturenames", ()) and module not in modules:
+                raise pytest.UsageError(
+                    f"{item.nodeid} uses the session fixture {fixture!r}: add {module} to "
+                    f"ONE_WORKER_FIXTURES[{fixture!r}] in conftest.py, so that make test's workers "
+                    "make it once, not once each."
+                )
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadfile``, with the modules of each ``ONE_WORKER_FIXTURES`` entry as one unit."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    unit_of = {module: fixture for fixture, modules in ONE_WORKER_FIXTURES.items() for module in modules}
+
+    class SharedFixtureScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = super()._split_scope(nodeid)
+            return unit_of.get(module, module)
+
+    return SharedFixtureScheduling(config, log)

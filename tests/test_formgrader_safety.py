@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
 import time
 import urllib.request
 from pathlib import Path
@@ -263,3 +264,60 @@ def test_the_feedback_page_opened_in_a_tab_of_its_own_runs_none_of_its_script(gr
     tab.close()
     page.close()
     assert what_ran(server, graded["course"], watch) == NOTHING
+
+
+def hand_in_a_planted_link(course: Path) -> None:
+    """eve's submission as it could reach ``submitted/`` without collect, say unpacked from an
+    LMS download: the blank release, her exercise 2 a link to the instructor's solution, and a
+    page of her own beside the notebooks."""
+    folder = course / "submitted" / "eve" / ASSIGNMENT
+    folder.mkdir(parents=True)
+    shutil.copy2(course / "exercises" / ASSIGNMENT / "1_gates.ipynb", folder)
+    (folder / "2_gru8.ipynb").symlink_to(course / "solutions" / ASSIGNMENT / "2_gru8.ipynb")
+    (folder / "notes.html").write_text(script_attack("eves-notes"), encoding="utf-8")
+    (folder / "timestamp.txt").write_text("2026-11-20 12:00:00.000000 UTC\n", encoding="utf-8")
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        gradebook.update_or_create_student("eve", first_name="Eve", last_name="Planted")
+
+
+def press(page, row_text: str, button: str) -> str:
+    """Press ``button`` (a Formgrader column: autograde, generate-feedback) in the row showing
+    ``row_text``; the log of the dialog that reports it, which must say it succeeded."""
+    page.locator("tr", has_text=row_text).locator(f"td.{button} a").click()
+    dialog = page.locator(".modal.in")
+    dialog.wait_for(timeout=300_000)
+    title, log = dialog.locator(".modal-title").inner_text(), dialog.locator(".modal-body").inner_text()
+    assert title == "Success", log
+    dialog.get_by_role("button", name="OK").click()
+    dialog.wait_for(state="detached", timeout=30_000)
+    return log
+
+
+def test_formgraders_autograde_and_feedback_buttons_run_the_courses_commands(graded, server, browser):
+    """nbgrader's own buttons would grade the solution eve's link points at and send her own page
+    back in her feedback; the course's commands refuse the link, flag her, and send notebooks only."""
+    course = graded["course"]
+    hand_in_a_planted_link(course)
+    page = open_jupyterlab(browser, server)
+    page.goto(f"{server.url}/formgrader/manage_submissions/{ASSIGNMENT}")
+    page.locator("tr", has_text="eve").locator("td.autograde a").wait_for(timeout=60_000)
+
+    log = press(page, "eve", "autograde")
+    refusal = (  # the course's words, printed before nbgrader's log of eve and again at the end
+        f"refused 2_gru8.ipynb: a symbolic link (to {course}/solutions/{ASSIGNMENT}/2_gru8.ipynb); "
+        "links are never followed"
+    )
+    refusals = {line.strip() for line in log.splitlines() if "links are never followed" in line}
+    assert refusals == {refusal, f"eve, {refusal}"}, log
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        submission = gradebook.find_submission(ASSIGNMENT, "eve")
+        assert gradebook.find_submission_notebook("2_gru8", ASSIGNMENT, "eve").score == 0
+        assert all(notebook.flagged for notebook in submission.notebooks)
+    assert (course / "submitted" / "eve" / ASSIGNMENT / "2_gru8.ipynb").is_symlink()  # hers, untouched
+
+    page.locator("tr", has_text="eve").locator("td.generate-feedback a").wait_for(timeout=60_000)
+    press(page, "eve", "generate-feedback")
+    assert (course / "autograded" / "eve" / ASSIGNMENT / "notes.html").is_file()  # nbgrader keeps every file
+    sent = sorted(path.name for path in (course / "feedback" / "eve" / ASSIGNMENT).iterdir())
+    assert sent == ["1_gates.html", "timestamp.txt"], sent  # her one notebook graded, and not her page
+    page.close()

@@ -25,7 +25,7 @@ root can create accounts and a hub that spawns servers as them.
   Formgrader's Collect, which is the course's collect (links refused: the isolation test's
   record of them is rewritten), and types ``make grade`` (sandboxed, unprivileged), then
   ``make feedback && make release-feedback``, into a terminal of their lab (Formgrader's
-  Generate Feedback would run nbgrader's own, not the course's checked copy). Each student
+  buttons run the same commands: ``tests/test_formgrader_safety.py``). Each student
   fetches feedback from the Assignments tab: their own, with the gradebook's scores; they
   cannot list anyone's.
 """

@@ -1,7 +1,7 @@
 """``make autograde`` and ``make feedback``: nbgrader's own commands, on checked copies of the students' work.
 
     python -m autograder.engine.checked autograde ASSIGNMENT [--force] [--student ID ...] [--course-dir DIR]
-    python -m autograder.engine.checked feedback ASSIGNMENT [--force] [--course-dir DIR]
+    python -m autograder.engine.checked feedback ASSIGNMENT [--force] [--student ID ...] [--course-dir DIR]
 
 nbgrader's ``autograde`` and ``generate_feedback`` read ``submitted/`` and ``autograded/``
 as they find them: they follow links, and one broken notebook ends ``autograde`` for every
@@ -113,11 +113,23 @@ def autograde_one(course, coursedir, assignment, student, intake, staging, force
     return problem
 
 
-def feedback(course: Path, assignment: str, force: bool = False, out=None) -> int:
-    """nbgrader's ``generate_feedback`` on the autograded notebooks alone; the exit status."""
+def feedback(
+    course: Path, assignment: str, force: bool = False, students: list[str] | None = None, out=None
+) -> int:
+    """nbgrader's ``generate_feedback`` on the autograded notebooks alone (of ``students``, if
+    given); the exit status."""
     course, out = Path(course).resolve(), out or sys.stdout
     rules = Rules.of(read_course_config(course)[1])
     chosen, unusable = class_folders(course / "autograded", assignment)
+    if students:
+        missing = sorted(set(students) - set(chosen))
+        if missing:
+            print(
+                f"No autograded {assignment} for {', '.join(missing)} under {course / 'autograded'}.",
+                file=out,
+            )
+            return 1
+        chosen, unusable = [s for s in chosen if s in students], {}
     for message in unusable.values():
         print(f"No feedback: {message}", file=out)
     with staging_folder(course) as staging:
@@ -187,15 +199,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=("autograde", "feedback"))
     parser.add_argument("assignment", help="the assignment's name, e.g. gated_rnn")
     parser.add_argument("--force", action="store_true", help="regrade, or rewrite feedback, already done")
-    parser.add_argument(
-        "--student", action="append", metavar="ID", help="autograde only this student (repeatable)"
-    )
+    parser.add_argument("--student", action="append", metavar="ID", help="only this student (repeatable)")
     parser.add_argument(
         "--course-dir", type=Path, default=Path.cwd(), help="the course directory (default: here)"
     )
     args = parser.parse_args(argv)
     if args.command == "feedback":
-        return feedback(args.course_dir, args.assignment, args.force)
+        return feedback(args.course_dir, args.assignment, args.force, args.student)
     return autograde(args.course_dir, args.assignment, args.force, args.student)
 
 

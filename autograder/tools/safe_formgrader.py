@@ -20,12 +20,20 @@ URLs, pages and JavaScript (manual grading works as before), with four changes:
 4. Files served from a submission's folder (``/formgrader/submissions/<id>/<file>``,
    which nbgrader serves from the server's origin) and every other Formgrader response
    get a policy with ``sandbox`` and no script at all.
+5. The Autograde and Generate Feedback buttons run the course's commands
+   (:mod:`autograder.engine.checked`, what ``make autograde`` and ``make feedback`` run) in
+   place of nbgrader's API: nbgrader's would read ``submitted/`` and ``autograded/`` as it
+   finds them, following links and copying every file a submission brought into the
+   feedback a student is sent.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
+import json
+import sys
 from html.parser import HTMLParser
 
 import markupsafe
@@ -33,6 +41,7 @@ import nbformat
 from jinja2 import Environment, FileSystemLoader
 from jupyter_server.utils import url_path_join
 from nbgrader.server_extensions.formgrader import apihandlers, handlers
+from nbgrader.server_extensions.formgrader.base import check_notebook_dir, check_xsrf
 from nbgrader.server_extensions.formgrader.formgrader import FormgradeExtension
 from tornado import web
 
@@ -157,11 +166,62 @@ class GuardedSubmissionHandler(GuardedPage, handlers.SubmissionHandler):
         return _SubmissionPage(self, self.settings["nbgrader_exporter"])
 
 
+async def run_course_command(course: str, command: str, assignment: str, student: str | None) -> dict:
+    """``python -m autograder.engine.checked COMMAND`` (``--force``, as nbgrader's buttons force),
+    as nbgrader's API reports a command to Formgrader: ``success``, ``log``, ``error``."""
+    arguments = [command, assignment, "--force", f"--course-dir={course}"]
+    if student is not None:
+        arguments.append(f"--student={student}")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "autograder.engine.checked",
+        *arguments,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await process.communicate()
+    log = output.decode("utf-8", errors="replace")
+    if process.returncode == 0:
+        return {"success": True, "log": log}
+    error = (
+        f"python -m autograder.engine.checked {command} (what make {command} runs) stopped with "
+        f"exit status {process.returncode}: the log above says why."
+    )
+    return {"success": False, "log": log, "error": error}
+
+
+class CourseCommandHandler(apihandlers.BaseApiHandler):
+    """A Formgrader button that runs :func:`run_course_command`; ``command`` names it."""
+
+    command = ""
+
+    @web.authenticated
+    @check_xsrf
+    @check_notebook_dir
+    async def post(self, assignment_id, student_id=None):
+        result = await run_course_command(self.coursedir.root, self.command, assignment_id, student_id)
+        self.write(json.dumps(result))
+
+
+#: nbgrader's API handlers whose work the course's commands do instead.
+COURSE_COMMANDS = {
+    apihandlers.AutogradeHandler: "autograde",
+    apihandlers.GenerateAllFeedbackHandler: "feedback",
+    apihandlers.GenerateFeedbackHandler: "feedback",
+}
+
+
 def guarded_rules(rules):
-    """nbgrader's URL rules with each Formgrader handler replaced by its guarded subclass."""
+    """nbgrader's URL rules with each Formgrader handler replaced by its guarded subclass, and
+    the buttons of :data:`COURSE_COMMANDS` by the course's commands."""
     guarded = []
     for pattern, handler, *rest in rules:
-        if handler is handlers.SubmissionHandler:
+        if handler in COURSE_COMMANDS:
+            handler = type(
+                handler.__name__, (GuardedPage, CourseCommandHandler), {"command": COURSE_COMMANDS[handler]}
+            )
+        elif handler is handlers.SubmissionHandler:
             handler = GuardedSubmissionHandler
         elif isinstance(handler, type) and issubclass(handler, handlers.BaseHandler):
             handler = type(handler.__name__, (GuardedPage, handler), {})
