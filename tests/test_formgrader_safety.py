@@ -320,4 +320,12 @@ def test_formgraders_autograde_and_feedback_buttons_run_the_courses_commands(gra
     assert (course / "autograded" / "eve" / ASSIGNMENT / "notes.html").is_file()  # nbgrader keeps every file
     sent = sorted(path.name for path in (course / "feedback" / "eve" / ASSIGNMENT).iterdir())
     assert sent == ["1_gates.html", "timestamp.txt"], sent  # her one notebook graded, and not her page
+    shutil.rmtree(course / "feedback" / "eve")
+
+    page.goto(f"{server.url}/formgrader/manage_assignments")  # the class's Generate Feedback
+    page.locator("tr", has_text=ASSIGNMENT).locator("td.generate-feedback a").wait_for(timeout=60_000)
+    press(page, ASSIGNMENT, "generate-feedback")
+    for student in (STUDENT, "eve"):
+        sent = sorted(path.name for path in (course / "feedback" / student / ASSIGNMENT).iterdir())
+        assert sent == ["1_gates.html", "timestamp.txt"], (student, sent)
     page.close()
