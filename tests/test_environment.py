@@ -1,7 +1,11 @@
-"""The pip route and the conda route install the same versions."""
+"""The pip route and the conda route install the same versions, on every Python 3.11."""
 
+import json
 import re
+import subprocess
+import sys
 
+import pytest
 import yaml
 
 from rnn_forecast.paths import REPOSITORY_ROOT as ROOT
@@ -69,3 +73,19 @@ def test_the_course_runs_without_the_test_and_tooling_packages():
     runtime = (ROOT / "requirements.txt").read_text()
     for tool in ("pytest", "nbval", "playwright", "ruff"):
         assert not re.search(rf"^{tool}==", runtime, re.MULTILINE), f"{tool} belongs in requirements-dev.txt"
+
+
+@pytest.mark.slow
+def test_the_pinned_packages_install_on_the_first_python_3_11(tmp_path):
+    """pyproject.toml admits every 3.11, and Debian 12's python3.11 is 3.11.2: a pin that needs a
+    later 3.11 stops make setup there with pip's ResolutionImpossible (soupsieve 3.0 and later do).
+    pip resolves the pins as for Python 3.11.0 (wheels only, nothing installed); none is yanked."""
+    report = tmp_path / "report.json"
+    command = [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet"]
+    command += ["--target", str(tmp_path / "target"), "--python-version", "3.11.0", "--only-binary=:all:"]
+    command += ["-r", "requirements.txt", "-r", "requirements-dev.txt", "-c", "constraints.txt"]
+    result = subprocess.run([*command, "--report", str(report)], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(json.loads(report.read_text())["install"]) > 100
+    # pip 23's report does not say which were yanked; its warning does.
+    assert [line for line in result.stderr.splitlines() if "yanked" in line] == []
