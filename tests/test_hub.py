@@ -429,6 +429,13 @@ def dialogs_shown(page, what: str):
         raise AssertionError(f"{what}: timed out; dialogs showing: {shown or 'none'}") from error
 
 
+def choose_the_course_kernel(dialog) -> None:
+    """Answer JupyterLab's Select Kernel with the course's kernel, Python 3."""
+    print(f"the lab asked: {' '.join(dialog.inner_text().split())}", file=sys.stderr)
+    dialog.locator("select").first.select_option(label="Python 3 (ipykernel)")
+    dialog.locator(".jp-mod-accept").first.click()
+
+
 def answer_dialogs(page) -> None:
     """Answer the dialogs the lab shows as a student would, printing what they said. On a busy
     machine the lab may open a notebook before it knows the kernels, and ask which to start
@@ -516,6 +523,9 @@ def student_works_and_submits(browser, course_class: Class, student: str) -> str
     """In the student's lab: fetch (once), run each notebook, Validate, Submit; the submission's timestamp."""
     hub = course_class.hub
     page = log_in(browser, hub, student)
+    # On a busy machine the lab may reopen a notebook closed just before and ask which kernel
+    # to start it with, at any moment: whatever the test is about to click, it answers first.
+    page.add_locator_handler(page.locator(".jp-Dialog", has_text="Select Kernel"), choose_the_course_kernel)
     fetched = course_class.home(student) / "exercises" / ASSIGNMENT
     if not fetched.is_dir():
         tab = open_assignment_list(page)
