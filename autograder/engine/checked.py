@@ -61,16 +61,10 @@ def autograde(
     """Autograde every submission of ``assignment`` (or ``students``); the exit status."""
     course, out = Path(course).resolve(), out or sys.stdout
     coursedir = read_course_config(course)[1]
-    chosen, unusable = class_folders(course / "submitted", assignment)
-    if students:
-        missing = sorted(set(students) - set(chosen))
-        if missing:
-            print(
-                f"No submission of {assignment} for {', '.join(missing)} under {course / 'submitted'}.",
-                file=out,
-            )
-            return 1
-        chosen, unusable = [s for s in chosen if s in students], {}
+    found = chosen_folders(course / "submitted", assignment, students, "submission of", out)
+    if found is None:
+        return 1
+    chosen, unusable = found
     if not chosen and not unusable:
         print(f"No submissions of {assignment} under {course / 'submitted'}.", file=out)
         return 1
@@ -120,16 +114,10 @@ def feedback(
     given); the exit status."""
     course, out = Path(course).resolve(), out or sys.stdout
     rules = Rules.of(read_course_config(course)[1])
-    chosen, unusable = class_folders(course / "autograded", assignment)
-    if students:
-        missing = sorted(set(students) - set(chosen))
-        if missing:
-            print(
-                f"No autograded {assignment} for {', '.join(missing)} under {course / 'autograded'}.",
-                file=out,
-            )
-            return 1
-        chosen, unusable = [s for s in chosen if s in students], {}
+    found = chosen_folders(course / "autograded", assignment, students, "autograded", out)
+    if found is None:
+        return 1
+    chosen, unusable = found
     for message in unusable.values():
         print(f"No feedback: {message}", file=out)
     with staging_folder(course) as staging:
@@ -147,6 +135,19 @@ def feedback(
         ]
         status = run_nbgrader(course, "generate_feedback", assignment, *arguments)
     return 1 if status or unusable else 0
+
+
+def chosen_folders(step: Path, assignment: str, students: list[str] | None, what: str, out):
+    """:func:`class_folders` of ``step``, narrowed to ``students`` if given; None, having said
+    which, when one of them has no folder there."""
+    chosen, unusable = class_folders(step, assignment)
+    if not students:
+        return chosen, unusable
+    missing = sorted(set(students) - set(chosen))
+    if missing:
+        print(f"No {what} {assignment} for {', '.join(missing)} under {step}.", file=out)
+        return None
+    return [student for student in chosen if student in students], {}
 
 
 def report(intakes: dict[str, Intake], failed: dict[str, str]) -> str:
