@@ -5,8 +5,8 @@ own commands, so ``.venv`` is inside the course folder (the ``readme_clone`` fix
 layouts that broke grading (issue 16) are each graded with ``make autograde`` and ``make
 grade``, honest reference 16 and blank notebook 0, neither flagged:
 
-- the clone under /tmp, ``TMPDIR`` unset, as an unprivileged user (made with ``useradd``
-  when the tests run as root, as on CI): here;
+- the clone under /tmp, as an unprivileged user (made with ``useradd`` when the tests run
+  as root, as on CI), with ``TMPDIR`` a job folder of that user's, as a batch system sets it: here;
 - the clone under /tmp, with ``TMPDIR`` pointing at another folder as Slurm sets it, as
   root: ``tests/test_hostile_submissions.py``, whose class holds the honest reference and
   a blank notebook beside the attackers, graded in the same clone.
@@ -20,6 +20,7 @@ gradebook row. ``make doctor`` prints every check.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -59,15 +60,28 @@ def grading_user(readme_clone):
         yield user
 
 
+def job_tmpdir(user, command: str) -> Path:
+    """A job's own temporary folder, owned by ``user``, as Slurm's job_container/tmpfs or a
+    scheduler's TMPDIR gives one: away from /tmp, and only that user may write in it."""
+    folder = user.home / "job" / command.replace(" ", "-")
+    for made in (folder.parent, folder):
+        made.mkdir(exist_ok=True)
+        os.chown(made, user.uid, user.gid)
+        made.chmod(0o700)
+    return folder
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 def test_as_an_unprivileged_user_honest_16_blank_0_neither_flagged(readme_clone, grading_user, command):
     readme_clone.start_class(CLASS, user=grading_user)
-    result = readme_clone.make(*COMMANDS[command], user=grading_user)
+    tmpdir = job_tmpdir(grading_user, command)
+    result = readme_clone.make(*COMMANDS[command], user=grading_user, tmpdir=tmpdir)
     assert result.returncode == 0, said(result)[-5000:]
     assert readme_clone.scores() == HONEST, said(result)[-5000:]
     assert support.flagged_notebooks(readme_clone.course) == set()
     graded = readme_clone.course / "autograded" / "ana" / ASSIGNMENT / "2_gru8.ipynb"
     assert graded.stat().st_uid == grading_user.uid, "graded by that user"
+    assert sorted(tmpdir.rglob("*")) == [], "grading leaves nothing behind in TMPDIR"
 
 
 # ---------------------------------------------------------------- where grading cannot run
