@@ -56,6 +56,7 @@ from clone_support import SYSTEM_PATH
 from lab_support import chromium
 from nbgrader.api import Gradebook
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import expect
 from test_browser import menu
 
 from autograder.testkit.sample_class import submission_notebooks
@@ -418,38 +419,60 @@ def kernel_state(panel) -> str | None:
 
 @contextlib.contextmanager
 def dialogs_shown(page, what: str):
-    """On a timeout in the lab, fail with the text of the dialogs showing, and a screenshot
-    (build/screenshots/hub-failed.png)."""
+    """On a timeout or a failed check in the lab, fail with the text of the dialogs showing, and
+    a screenshot (build/screenshots/hub-failed.png)."""
     try:
         yield
-    except PlaywrightTimeout as error:
+    except (PlaywrightTimeout, AssertionError) as error:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "hub-failed.png"))
         shown = [" ".join(text.split()) for text in page.locator(".jp-Dialog").all_inner_texts()]
-        raise AssertionError(f"{what}: timed out; dialogs showing: {shown or 'none'}") from error
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise AssertionError(f"{what}: {first_line}; dialogs showing: {shown or 'none'}") from error
+
+
+def select_kernel_dialog(page):
+    return page.locator(".jp-Dialog", has_text="Select Kernel")
 
 
 def choose_the_course_kernel(dialog) -> None:
-    """Answer JupyterLab's Select Kernel with the course's kernel, Python 3."""
-    print(f"the lab asked: {' '.join(dialog.inner_text().split())}", file=sys.stderr)
-    dialog.locator("select").first.select_option(label="Python 3 (ipykernel)")
-    dialog.locator(".jp-mod-accept").first.click()
+    """Answer JupyterLab's Select Kernel with the course's kernel, Python 3: the page's locator
+    handler (student_works_and_submits). On a busy machine the lab may open a notebook before it
+    knows the kernels, or reopen one just closed, and ask which kernel to start, at any moment;
+    it queues one dialog per ask, so the next may show as soon as this one is answered."""
+    try:
+        print(f"the lab asked: {' '.join(dialog.inner_text(timeout=5_000).split())}", file=sys.stderr)
+        dialog.locator("select").first.select_option(label="Python 3 (ipykernel)", timeout=10_000)
+        dialog.locator(".jp-mod-accept").first.click(timeout=10_000)
+    except PlaywrightTimeout:
+        if dialog.is_visible():
+            raise
+        # The lab closed it on its own.
 
 
 def answer_dialogs(page) -> None:
-    """Answer the dialogs the lab shows as a student would, printing what they said. On a busy
-    machine the lab may open a notebook before it knows the kernels, and ask which to start
-    (Select Kernel): the course's, Python 3."""
-    for dialog in page.locator(".jp-Dialog").all():
-        print(f"the lab showed a dialog: {' '.join(dialog.inner_text().split())}", file=sys.stderr)
-        kernels = dialog.locator("select")
-        if kernels.count():
-            kernels.first.select_option(label="Python 3 (ipykernel)")
-        accept = dialog.locator(".jp-mod-accept")
-        if accept.count():
-            accept.first.click()
-        else:
-            page.keyboard.press("Escape")
+    """Answer the dialogs the lab shows as a student would, printing what they said.
+
+    Select Kernel is the locator handler's alone: an auto-waiting assertion is what makes
+    Playwright run the handler, again on each retry while one shows, when the test only polls
+    the page. Answering it here too raced the handler, which closed the dialog under this
+    function's own click (CI, stop 25)."""
+    expect(select_kernel_dialog(page)).to_have_count(0, timeout=60_000)
+    for dialog in page.locator(".jp-Dialog").filter(has_not_text="Select Kernel").all():
+        try:
+            print(
+                f"the lab showed a dialog: {' '.join(dialog.inner_text(timeout=5_000).split())}",
+                file=sys.stderr,
+            )
+            accept = dialog.locator(".jp-mod-accept")
+            if accept.count():
+                accept.first.click(timeout=10_000)
+            else:
+                page.keyboard.press("Escape")
+        except PlaywrightTimeout:
+            if dialog.is_visible():
+                raise
+            # The lab closed it on its own between listing and answering.
 
 
 def run_all(page, hub: class_hub.Hub, name: str, notebook: str) -> None:
@@ -523,9 +546,8 @@ def student_works_and_submits(browser, course_class: Class, student: str) -> str
     """In the student's lab: fetch (once), run each notebook, Validate, Submit; the submission's timestamp."""
     hub = course_class.hub
     page = log_in(browser, hub, student)
-    # On a busy machine the lab may reopen a notebook closed just before and ask which kernel
-    # to start it with, at any moment: whatever the test is about to click, it answers first.
-    page.add_locator_handler(page.locator(".jp-Dialog", has_text="Select Kernel"), choose_the_course_kernel)
+    # Whatever the test is about to click or assert, a Select Kernel showing is answered first.
+    page.add_locator_handler(select_kernel_dialog(page), choose_the_course_kernel, no_wait_after=True)
     fetched = course_class.home(student) / "exercises" / ASSIGNMENT
     if not fetched.is_dir():
         tab = open_assignment_list(page)
