@@ -427,12 +427,23 @@ def dialogs_shown(page, what: str):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "hub-failed.png"))
         shown = [" ".join(text.split()) for text in page.locator(".jp-Dialog").all_inner_texts()]
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise AssertionError(f"{what}: {first_line}; dialogs showing: {shown or 'none'}") from error
+        said = (str(error).strip() or type(error).__name__).splitlines()[0]
+        raise AssertionError(f"{what}: {said}; dialogs showing: {shown or 'none'}") from error
 
 
 def select_kernel_dialog(page):
     return page.locator(".jp-Dialog", has_text="Select Kernel")
+
+
+@contextlib.contextmanager
+def unless_it_closes(dialog):
+    """Answering ``dialog``: a timeout is no failure when the lab closed the dialog on its own
+    between the test finding it and answering it."""
+    try:
+        yield
+    except PlaywrightTimeout:
+        if dialog.is_visible():
+            raise
 
 
 def choose_the_course_kernel(dialog) -> None:
@@ -440,14 +451,10 @@ def choose_the_course_kernel(dialog) -> None:
     handler (student_works_and_submits). On a busy machine the lab may open a notebook before it
     knows the kernels, or reopen one just closed, and ask which kernel to start, at any moment;
     it queues one dialog per ask, so the next may show as soon as this one is answered."""
-    try:
+    with unless_it_closes(dialog):
         print(f"the lab asked: {' '.join(dialog.inner_text(timeout=5_000).split())}", file=sys.stderr)
         dialog.locator("select").first.select_option(label="Python 3 (ipykernel)", timeout=10_000)
         dialog.locator(".jp-mod-accept").first.click(timeout=10_000)
-    except PlaywrightTimeout:
-        if dialog.is_visible():
-            raise
-        # The lab closed it on its own.
 
 
 def answer_dialogs(page) -> None:
@@ -459,7 +466,7 @@ def answer_dialogs(page) -> None:
     function's own click (CI, stop 25)."""
     expect(select_kernel_dialog(page)).to_have_count(0, timeout=60_000)
     for dialog in page.locator(".jp-Dialog").filter(has_not_text="Select Kernel").all():
-        try:
+        with unless_it_closes(dialog):
             print(
                 f"the lab showed a dialog: {' '.join(dialog.inner_text(timeout=5_000).split())}",
                 file=sys.stderr,
@@ -469,10 +476,6 @@ def answer_dialogs(page) -> None:
                 accept.first.click(timeout=10_000)
             else:
                 page.keyboard.press("Escape")
-        except PlaywrightTimeout:
-            if dialog.is_visible():
-                raise
-            # The lab closed it on its own between listing and answering.
 
 
 def run_all(page, hub: class_hub.Hub, name: str, notebook: str) -> None:
